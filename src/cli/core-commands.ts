@@ -1,0 +1,178 @@
+/** The commands of the foundation: run, status, events, config. */
+import type { Command } from 'commander';
+import { ConfigError } from '../config/load.js';
+import { EVENTS_FILE, type EventEntry, parseDuration, readEventsFile } from '../daemon/events.js';
+import type { DaemonStatus } from '../daemon/service.js';
+import {
+  type ConfigOpts,
+  configPath,
+  loadFor,
+  socketPath,
+  withConfigOption,
+  withDaemonOptions,
+} from './config-source.js';
+import { callDaemon, DaemonUnreachableError } from './control-client.js';
+
+/** Prints a config error the way every command does, and sets exit code 1. */
+export function reportConfigError(e: unknown): boolean {
+  if (!(e instanceof ConfigError)) return false;
+  process.stderr.write(`rackwitness: invalid config ${e.source}:\n`);
+  for (const p of e.problems) process.stderr.write(`  ${p.path}: ${p.message}\n`);
+  process.exitCode = 1;
+  return true;
+}
+
+export function registerCoreCli(program: Command): void {
+  withConfigOption(program.command('run'))
+    .description('run the daemon in the foreground (systemd runs it as a Type=notify service)')
+    .action(async (opts: ConfigOpts) => {
+      const { runDaemon } = await import('./run.js');
+      process.exitCode = await runDaemon(opts);
+    });
+
+  withDaemonOptions(program.command('status'))
+    .description('print the state of every service; exit 0 ok, 1 degraded, 2 failed, 3 daemon unreachable')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: ConfigOpts & { json?: boolean }) => {
+      let status: DaemonStatus;
+      try {
+        status = await callDaemon<DaemonStatus>(await socketPath(opts), 'status');
+      } catch (e) {
+        if (reportConfigError(e)) {
+          process.exitCode = 3;
+          return;
+        }
+        process.stderr.write(`rackwitness: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exitCode = 3;
+        return;
+      }
+      if (opts.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      else process.stdout.write(formatStatus(status));
+      process.exitCode = { ok: 0, degraded: 1, failed: 2 }[status.overall];
+    });
+
+  withDaemonOptions(program.command('events'))
+    .description(
+      'print the decisions the box took, one sentence each (from the daemon, or from the state directory when it is not running)',
+    )
+    .option('--since <duration>', 'only events newer than this, e.g. 90s, 15m, 1h30m, 2d')
+    .option('--json', 'one JSON object per line')
+    .action(async (opts: ConfigOpts & { since?: string; json?: boolean }) => {
+      let sinceMs: number | undefined;
+      if (opts.since !== undefined) {
+        const d = parseDuration(opts.since);
+        if (d === undefined) {
+          process.stderr.write(`rackwitness: --since ${opts.since}: expected a duration like 90s, 15m, 1h30m, 2d\n`);
+          process.exitCode = 2;
+          return;
+        }
+        sinceMs = Date.now() - d;
+      }
+      let entries: EventEntry[];
+      try {
+        entries = await callDaemon<EventEntry[]>(
+          await socketPath(opts),
+          'events',
+          sinceMs === undefined ? {} : { since_ms: sinceMs },
+        );
+      } catch (e) {
+        if (reportConfigError(e)) return;
+        if (!(e instanceof DaemonUnreachableError)) throw e;
+        // Post-mortem: the daemon is down; read its persisted log.
+        const { join } = await import('node:path');
+        const { existsSync } = await import('node:fs');
+        const loaded = await loadFor(opts, { skipFileChecks: true });
+        const file = join(loaded.config.box.state_dir, EVENTS_FILE);
+        if (!existsSync(file)) {
+          process.stderr.write(`rackwitness: ${e.message}; and no events file at ${file}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        process.stderr.write(`rackwitness: daemon not running; reading ${file}\n`);
+        entries = readEventsFile(file).filter((x) => sinceMs === undefined || Date.parse(x.ts) >= sinceMs);
+      }
+      for (const e of entries) {
+        process.stdout.write(
+          opts.json
+            ? `${JSON.stringify(e)}\n`
+            : `${e.ts.replace('T', ' ').slice(0, 23)}  ${e.service.padEnd(10)} ${e.sentence}\n`,
+        );
+      }
+    });
+
+  const config = program.command('config').description('check, show and document the configuration');
+  withConfigOption(config.command('check'))
+    .description(
+      'validate a config file: every problem with its YAML path, exit 1; a one-line summary and exit 0 when valid',
+    )
+    .action(async (opts: ConfigOpts) => {
+      try {
+        const loaded = await loadFor(opts);
+        process.stdout.write(`${summaryLine(loaded.source, loaded.config as unknown as Record<string, unknown>)}\n`);
+      } catch (e) {
+        if (!reportConfigError(e)) throw e;
+      }
+    });
+  config
+    .command('schema')
+    .description('print the JSON Schema of the config file')
+    .action(async () => {
+      const { configJsonSchema } = await import('../config/json-schema.js');
+      process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+    });
+  config
+    .command('docs')
+    .description('print the config reference (Markdown) generated from the schema')
+    .action(async () => {
+      const { configDocs } = await import('../config/docs.js');
+      process.stdout.write(configDocs());
+    });
+  withConfigOption(config.command('show'))
+    .description(
+      'print the effective config (file + environment + defaults) as JSON; it holds no secrets, only file names',
+    )
+    .action(async (opts: ConfigOpts) => {
+      try {
+        const loaded = await loadFor(opts, { skipFileChecks: true });
+        process.stdout.write(`${JSON.stringify(loaded.config, null, 2)}\n`);
+      } catch (e) {
+        if (!reportConfigError(e)) throw e;
+      }
+    });
+  void configPath;
+}
+
+/** "ok: FILE: box witness; services status, fencing (2 targets)". */
+export function summaryLine(source: string, config: Record<string, unknown>): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(config)) {
+    if (!v || typeof v !== 'object' || !('enabled' in v) || !(v as { enabled: boolean }).enabled) continue;
+    const targets = (v as { targets?: unknown }).targets;
+    const n = Array.isArray(targets)
+      ? targets.length
+      : targets && typeof targets === 'object'
+        ? Object.keys(targets).length
+        : undefined;
+    parts.push(n === undefined ? k : `${k} (${n} target${n === 1 ? '' : 's'})`);
+  }
+  const box = (config.box as { name: string }).name;
+  return `ok: ${source}: box ${box}; services: ${parts.join(', ') || 'none'}`;
+}
+
+export function formatStatus(s: DaemonStatus): string {
+  const lines = [
+    `rackwitness ${s.version} on ${s.box}${s.demo ? ' (demo)' : ''}: ${s.overall.toUpperCase()}  (pid ${s.pid}, up ${s.uptime_s} s)`,
+  ];
+  for (const p of s.problems) lines.push(`  ! ${p}`);
+  lines.push('');
+  for (const svc of s.services) {
+    lines.push(
+      `${svc.name.padEnd(12)} ${svc.health.state.padEnd(9)}${svc.optional ? ' (optional)' : ''}${svc.health.reason ? `  ${svc.health.reason}` : ''}`,
+    );
+    for (const [k, v] of Object.entries(svc.snapshot)) {
+      const text = typeof v === 'string' ? v : JSON.stringify(v);
+      lines.push(`    ${k}: ${text.length > 160 ? `${text.slice(0, 157)}...` : text}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}

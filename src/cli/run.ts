@@ -1,0 +1,74 @@
+/** `rackwitness run`: load config, start the daemon, stop it cleanly on SIGTERM/SIGINT. */
+import { ConfigError } from '../config/load.js';
+import { Daemon, StartError } from '../daemon/daemon.js';
+import { createLogger } from '../daemon/logger.js';
+import { type ConfigOpts, loadFor } from './config-source.js';
+import { reportConfigError } from './core-commands.js';
+
+export async function runDaemon(opts: ConfigOpts): Promise<number> {
+  let loaded: Awaited<ReturnType<typeof loadFor>>;
+  let demo: { stop(): Promise<void>; banner(): string } | undefined;
+  try {
+    loaded = await loadFor(opts);
+    if (opts.demo) {
+      const { prepareDemo } = await import('../daemon/demo.js');
+      demo = await prepareDemo(loaded);
+    }
+  } catch (e) {
+    if (reportConfigError(e)) return 1;
+    if (e instanceof ConfigError) return 1;
+    process.stderr.write(`rackwitness: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+  const cfg = loaded.config;
+  const log = createLogger(cfg.log.level, cfg.log.format);
+  process.on('uncaughtException', (e) => {
+    // No orderly stop on a crash: the watchdog must not be disarmed by a dying process.
+    log.fatal({ err: e instanceof Error ? e.stack : String(e) }, 'uncaught exception; exiting');
+    process.exit(70);
+  });
+  process.on('unhandledRejection', (e) => {
+    log.fatal({ err: e instanceof Error ? e.stack : String(e) }, 'unhandled rejection; exiting');
+    process.exit(70);
+  });
+
+  const daemon = new Daemon({ loaded, log, demo: opts.demo === true });
+  const t0 = performance.now();
+  try {
+    await daemon.start();
+  } catch (e) {
+    const msg =
+      e instanceof StartError ? e.message : `daemon failed to start: ${e instanceof Error ? e.message : String(e)}`;
+    log.error(msg);
+    process.stderr.write(`rackwitness: ${msg}\n`);
+    await demo?.stop().catch(() => {});
+    return 1;
+  }
+  const readyMs = Math.round(performance.now() - t0);
+  const status = daemon.status();
+  log.info({ ready_ms: readyMs, overall: status.overall, socket: cfg.control.socket }, 'rackwitness ready');
+  if (demo) process.stdout.write(demo.banner());
+  // Benchmarks and supervisors read this line on stdout.
+  if (process.env.RW_READY_LINE === '1') process.stdout.write(`READY ${readyMs}\n`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (stopping) {
+        log.warn({ signal: sig }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      stopping = true;
+      log.info({ signal: sig }, 'stopping');
+      void daemon
+        .stop()
+        .then(() => demo?.stop())
+        .then(
+          () => resolve(0),
+          () => resolve(1),
+        );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
