@@ -20,6 +20,8 @@ PKGS=(
   socat telnet libxml2-utils hyperfine iproute2 procps tcpdump
   # systemd unit checks
   systemd
+  # sd_notify tests: a Python AF_UNIX datagram listener stands in for $NOTIFY_SOCKET
+  python3
   # promtool: the real validator of the /metrics exposition format
   prometheus
 )

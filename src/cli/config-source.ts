@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { type LoadedConfig, type LoadOptions, loadConfigFile } from '../config/load.js';
+import type { LoadedConfig, LoadOptions } from '../config/load.js';
 
 export const DEFAULT_CONFIG = '/etc/rackwitness/rackwitness.yaml';
 
@@ -41,7 +41,9 @@ export function configPath(opts: ConfigOpts): string {
   return opts.config ?? process.env.RACKWITNESS_CONFIG ?? DEFAULT_CONFIG;
 }
 
-export function loadFor(opts: ConfigOpts, loadOpts: LoadOptions = {}): Promise<LoadedConfig> {
+export async function loadFor(opts: ConfigOpts, loadOpts: LoadOptions = {}): Promise<LoadedConfig> {
+  // The schema (zod) and the YAML parser load only for commands that read a config.
+  const { loadConfigFile } = await import('../config/load.js');
   return loadConfigFile(configPath(opts), loadOpts);
 }
 

@@ -1,6 +1,6 @@
 /** The commands of the foundation: run, status, events, config. */
 import type { Command } from 'commander';
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../config/errors.js';
 import { EVENTS_FILE, type EventEntry, parseDuration, readEventsFile } from '../daemon/events.js';
 import type { DaemonStatus } from '../daemon/service.js';
 import {

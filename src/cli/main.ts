@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 /**
  * The rackwitness command. Data goes to stdout, messages to stderr; --json where output is data.
  * Exit codes: 0 ok, 1 failure or invalid input, 2 usage error; `status` uses the Nagios set
@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
+import { registerWatchdogCli } from '../watchdog/cli.js';
 import { registerCoreCli } from './core-commands.js';
 // <cli:imports> capabilities import their register function above this line
 
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerCoreCli(program);
+  registerWatchdogCli(program);
   // <cli:register> capabilities call their register function above this line
   return program;
 }

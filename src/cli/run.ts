@@ -1,7 +1,9 @@
 /** `rackwitness run`: load config, start the daemon, stop it cleanly on SIGTERM/SIGINT. */
+import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
 import { Daemon, StartError } from '../daemon/daemon.js';
 import { createLogger } from '../daemon/logger.js';
+import { sdNotify } from '../watchdog/sd-notify.js';
 import { type ConfigOpts, loadFor } from './config-source.js';
 import { reportConfigError } from './core-commands.js';
 
@@ -9,10 +11,14 @@ export async function runDaemon(opts: ConfigOpts): Promise<number> {
   let loaded: Awaited<ReturnType<typeof loadFor>>;
   let demo: { stop(): Promise<void>; banner(): string } | undefined;
   try {
-    loaded = await loadFor(opts);
     if (opts.demo) {
+      // The demo creates its own secrets and simulated peers, then loads the final config.
       const { prepareDemo } = await import('../daemon/demo.js');
-      demo = await prepareDemo(loaded);
+      const prepared = await prepareDemo(await loadFor(opts, { skipFileChecks: true }));
+      demo = prepared;
+      loaded = prepared.loaded;
+    } else {
+      loaded = await loadFor(opts);
     }
   } catch (e) {
     if (reportConfigError(e)) return 1;
@@ -47,6 +53,9 @@ export async function runDaemon(opts: ConfigOpts): Promise<number> {
   const readyMs = Math.round(performance.now() - t0);
   const status = daemon.status();
   log.info({ ready_ms: readyMs, overall: status.overall, socket: cfg.control.socket }, 'rackwitness ready');
+  // systemd Type=notify: READY once every service started. WATCHDOG=1 pings come from the
+  // watchdog service, gated on health like the hardware feed.
+  await notify(log, { READY: '1', STATUS: `ready: ${status.overall}, ${status.services.length} services` });
   if (demo) process.stdout.write(demo.banner());
   // Benchmarks and supervisors read this line on stdout.
   if (process.env.RW_READY_LINE === '1') process.stdout.write(`READY ${readyMs}\n`);
@@ -60,8 +69,8 @@ export async function runDaemon(opts: ConfigOpts): Promise<number> {
       }
       stopping = true;
       log.info({ signal: sig }, 'stopping');
-      void daemon
-        .stop()
+      void notify(log, { STOPPING: '1', STATUS: `stopping (${sig})` })
+        .then(() => daemon.stop())
         .then(() => demo?.stop())
         .then(
           () => resolve(0),
@@ -71,4 +80,13 @@ export async function runDaemon(opts: ConfigOpts): Promise<number> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+}
+
+/** sd_notify that never fails the daemon: a supervisor that cannot be told is logged, not fatal. */
+async function notify(log: Logger, fields: Record<string, string>): Promise<void> {
+  try {
+    await sdNotify(fields);
+  } catch (e) {
+    log.warn({ err: e instanceof Error ? e.message : String(e) }, 'sd_notify failed');
+  }
 }

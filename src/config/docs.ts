@@ -3,16 +3,37 @@ import { alternatives, configJsonSchema, type JsonSchema } from './json-schema.j
 import { envName } from './load.js';
 import { configRules } from './schema.js';
 
+const isObj = (a: JsonSchema) => a.type === 'object' && a.properties !== undefined;
+const isMap = (a: JsonSchema) =>
+  a.type === 'object' && !a.properties && typeof a.additionalProperties === 'object' && a.additionalProperties !== null;
+
+/** The key whose `const` tells the alternatives of a union apart (e.g. `driver`). */
+function discriminator(alts: JsonSchema[]): string | undefined {
+  const first = alts[0]?.properties ?? {};
+  return Object.keys(first).find((k) => alts.every((a) => a.properties?.[k]?.const !== undefined));
+}
+
 function typeOf(s: JsonSchema): string {
   const alts = alternatives(s);
+  if (alts.length > 1 && alts.every(isObj)) {
+    const d = discriminator(alts);
+    return d ? `one of ${alts.map((a) => `${d}=${String(a.properties?.[d]?.const)}`).join(', ')}` : 'object';
+  }
   return alts
     .map((a) => {
       if (a.enum) return a.enum.map((v) => JSON.stringify(v)).join(' \\| ');
       if (a.const !== undefined) return JSON.stringify(a.const);
-      if (a.type === 'array') return `list of ${a.items ? typeOf(a.items) : 'any'}`;
-      if (a.type === 'object' && !a.properties && a.additionalProperties) return 'map';
+      if (a.type === 'array') return a.items ? `list of ${typeOf(a.items)}` : 'list';
+      if (isMap(a)) {
+        const v = a.additionalProperties as JsonSchema;
+        return `map of name → ${alternatives(v).some(isObj) ? 'entry' : typeOf(v)}`;
+      }
+      if (isObj(a)) return 'mapping';
       let t = Array.isArray(a.type) ? a.type.join('|') : (a.type ?? 'any');
-      if (a.minimum !== undefined || a.maximum !== undefined) t += ` ${a.minimum ?? ''}..${a.maximum ?? ''}`;
+      if (a.minimum !== undefined || a.maximum !== undefined) {
+        const max = a.maximum !== undefined && a.maximum < Number.MAX_SAFE_INTEGER ? a.maximum : '';
+        t += ` ${a.minimum ?? ''}..${max}`;
+      }
       if (a['x-secret-file']) t += ' (secret file)';
       else if (a['x-path']) t += ' (path)';
       return t;
@@ -20,20 +41,42 @@ function typeOf(s: JsonSchema): string {
     .join(' or ');
 }
 
-function rows(s: JsonSchema, path: string[], out: string[]): void {
-  for (const alt of alternatives(s)) {
-    if (!(alt.type === 'object' && alt.properties)) continue;
-    for (const [k, v] of Object.entries(alt.properties)) {
-      const p = [...path, k];
-      const sub = alternatives(v);
-      const desc = (v.description ?? sub.find((x) => x.description)?.description ?? '').replace(/\|/g, '\\|');
-      const def = v.default !== undefined ? `\`${JSON.stringify(v.default)}\`` : '';
-      const isObj = sub.some((x) => x.type === 'object' && x.properties);
-      if (isObj) {
-        if (desc) out.push(`| \`${p.join('.')}\` | section | | ${desc} |`);
-        rows(v, p, out);
-      } else {
-        out.push(`| \`${p.join('.')}\` | ${typeOf(v)} | ${def} | ${desc} |`);
+const cell = (text: string | undefined) => (text ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** Emits one row per key, descending into mappings, lists of mappings, maps and unions. */
+function rows(s: JsonSchema, path: string, out: string[]): void {
+  const alts = alternatives(s);
+  const objs = alts.filter(isObj);
+  if (objs.length > 1) {
+    const d = discriminator(objs);
+    for (const alt of objs) {
+      const tag = d ? `[${d}=${String(alt.properties?.[d]?.const)}]` : '';
+      const sub = {
+        ...alt,
+        properties: Object.fromEntries(Object.entries(alt.properties ?? {}).filter(([k]) => k !== d)),
+      };
+      if (alt.description) out.push(`| \`${path}${tag}\` | | | ${cell(alt.description)} |`);
+      rows(sub, `${path}${tag}`, out);
+    }
+    return;
+  }
+  for (const alt of alts) {
+    if (isObj(alt)) {
+      for (const [k, v] of Object.entries(alt.properties ?? {})) {
+        const p = path ? `${path}.${k}` : k;
+        const vAlts = alternatives(v);
+        const desc = v.description ?? vAlts.find((x) => x.description)?.description;
+        const def = v.default !== undefined ? `\`${JSON.stringify(v.default)}\`` : '';
+        if (vAlts.length === 1 && isObj(vAlts[0] as JsonSchema)) {
+          if (desc) out.push(`| \`${p}\` | section | | ${cell(desc)} |`);
+          rows(v, p, out);
+          continue;
+        }
+        out.push(`| \`${p}\` | ${typeOf(v)} | ${def} | ${cell(desc)} |`);
+        for (const va of vAlts) {
+          if (va.type === 'array' && va.items && alternatives(va.items).some(isObj)) rows(va.items, `${p}[]`, out);
+          if (isMap(va)) rows(va.additionalProperties as JsonSchema, `${p}.<name>`, out);
+        }
       }
     }
   }
@@ -63,7 +106,7 @@ export function configDocs(): string {
       lines.push(`## \`${section}\``, '');
       if (desc) lines.push(desc, '');
       const out: string[] = [];
-      rows(sub, [section], out);
+      rows(sub, section, out);
       lines.push('| key | type | default | meaning |', '|---|---|---|---|', ...out, '');
     }
   }

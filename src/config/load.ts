@@ -7,6 +7,7 @@ import { statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isSeq, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { ConfigError } from './errors.js';
 import { alternatives, configJsonSchema, type JsonSchema, objectLeaves } from './json-schema.js';
 import { type ConfigProblem, runRules } from './rules.js';
 import { type Config, configRules, configSchema } from './schema.js';
@@ -15,15 +16,7 @@ export const ENV_PREFIX = 'RACKWITNESS_';
 /** Env variables that are not config keys. */
 const RESERVED_ENV = new Set(['RACKWITNESS_CONFIG', 'RACKWITNESS_SOCKET']);
 
-export class ConfigError extends Error {
-  constructor(
-    readonly source: string,
-    readonly problems: ConfigProblem[],
-  ) {
-    super(`${source}: ${problems.length} problem(s)\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 export interface LoadedConfig {
   config: Config;

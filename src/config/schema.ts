@@ -4,7 +4,9 @@
  * (RACKWITNESS_<PATH>), the exported JSON Schema and docs/config.md.
  */
 import { z } from 'zod';
+import { boardConfigSchema, boardRules } from '../board/config.js';
 import { statusConfigSchema, statusRules } from '../status/config.js';
+import { watchdogConfigSchema, watchdogRules } from '../watchdog/config.js';
 import { pathField, seconds } from './fields.js';
 import type { ConfigRule } from './rules.js';
 
@@ -66,10 +68,12 @@ export const configSchema = z
     events: eventsSchema,
     daemon: daemonSchema,
     status: statusConfigSchema,
+    watchdog: watchdogConfigSchema.optional(),
+    board: boardConfigSchema.optional(),
   })
   .meta({ title: 'rackwitness configuration', description: 'Configuration of the rackwitness daemon.' });
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 
-export const configRules: readonly ConfigRule[] = [...statusRules];
+export const configRules: readonly ConfigRule[] = [...statusRules, ...watchdogRules, ...boardRules];

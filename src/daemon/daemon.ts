@@ -172,7 +172,13 @@ export class Daemon implements DaemonView {
       } catch (e) {
         snapshot = { error: `snapshot failed: ${String(e)}` };
       }
-      return { name: s.entry.name, optional: s.optional, health, snapshot };
+      return {
+        name: s.entry.name,
+        optional: s.optional,
+        gates_watchdog: s.entry.gatesWatchdog !== false,
+        health,
+        snapshot,
+      };
     });
     const problems = services
       .filter((s) => s.health.state !== 'ok')

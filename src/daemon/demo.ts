@@ -1,39 +1,67 @@
 /**
  * Demo mode (`npm start`): the committed demo config plus simulated devices, so a new user sees
- * every capability working on a laptop. Each capability adds its simulated device here.
+ * every capability working on one machine. The demo creates the secrets its config refers to
+ * (mode 0600, random), starts its simulated peers, and hands the daemon the final config.
  */
-import { rmSync } from 'node:fs';
-import type { LoadedConfig } from '../config/load.js';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { configJsonSchema } from '../config/json-schema.js';
+import { type LoadedConfig, loadConfigText, walkMarked } from '../config/load.js';
 import { baseTopicOf } from '../status/service.js';
 
 export interface DemoHandle {
+  /** The config the daemon runs with (secrets checked, simulated peers filled in). */
+  loaded: LoadedConfig;
   stop(): Promise<void>;
   banner(): string;
 }
 
-export async function prepareDemo(loaded: LoadedConfig): Promise<DemoHandle> {
-  const cfg = loaded.config;
-  // A fresh demo every time: old events and journals from a previous demo run are removed.
+/**
+ * @param pre the demo config loaded without secret-file checks (the secrets do not exist yet).
+ */
+export async function prepareDemo(pre: LoadedConfig): Promise<DemoHandle> {
+  const cfg = pre.config;
+  // A fresh demo every time: events and journals of a previous demo run are removed.
   rmSync(cfg.box.state_dir, { recursive: true, force: true });
+  walkMarked(configJsonSchema(), cfg as unknown, [], (_path, value, schema) => {
+    if (schema['x-secret-file'] === true && typeof value === 'string' && !existsSync(value)) {
+      mkdirSync(dirname(value), { recursive: true, mode: 0o700 });
+      writeFileSync(value, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+    }
+  });
+  const raw = (parse(readFileSync(pre.source, 'utf8')) ?? {}) as Record<string, unknown>;
   const stops: Array<() => Promise<void>> = [];
-  // <demo:devices> capabilities start their simulated devices above this line
-  const mqtt = cfg.status.mqtt;
+  const notes: string[] = [];
+  // <demo:devices> capabilities start their simulated peers above this line
+  let loaded: LoadedConfig;
+  try {
+    loaded = loadConfigText(stringify(raw), pre.source);
+  } catch (e) {
+    for (const s of stops.reverse()) await s().catch(() => {});
+    throw e;
+  }
+  const c = loaded.config;
+  const mqtt = c.status.mqtt;
   const broker = mqtt.url ?? `mqtt://${mqtt.embedded.host}:${mqtt.embedded.port} (embedded broker)`;
-  const http = `http://${cfg.status.http.host === '0.0.0.0' ? '127.0.0.1' : cfg.status.http.host}:${cfg.status.http.port}`;
+  const http = `http://${c.status.http.host === '0.0.0.0' ? '127.0.0.1' : c.status.http.host}:${c.status.http.port}`;
   return {
+    loaded,
     async stop() {
       for (const s of stops.reverse()) await s().catch(() => {});
     },
     banner: () =>
       [
         '',
-        `rackwitness demo is running (box "${cfg.box.name}", simulated devices).`,
+        `rackwitness demo is running (box "${c.box.name}", simulated devices).`,
         `  status page   ${http}/`,
         `  metrics       ${http}/metrics`,
         `  MQTT          ${broker}`,
-        `                mosquitto_sub -h ${mqtt.embedded.host} -p ${mqtt.embedded.port} -v -t '${baseTopicOf(cfg)}/#'`,
-        `  CLI           node dist/cli/main.js status --demo`,
-        `                node dist/cli/main.js events --demo`,
+        `                mosquitto_sub -h ${mqtt.embedded.host} -p ${mqtt.embedded.port} -v -t '${baseTopicOf(c)}/#'`,
+        '  CLI           node dist/cli/main.js status --demo',
+        '                node dist/cli/main.js events --demo',
+        ...notes,
         '  stop          Ctrl-C',
         '',
       ].join('\n'),

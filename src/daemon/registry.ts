@@ -11,6 +11,11 @@ export interface ServiceEntry {
   enabled(config: Config): boolean;
   /** A failure to start is degraded rather than fatal. */
   optional(config: Config): boolean;
+  /**
+   * Whether the watchdog's default gate includes this service (default true). False for services
+   * whose health reports the rack rather than the box: a failed primary must not reset the box.
+   */
+  gatesWatchdog?: boolean;
   /** Lazily imports the implementation so a disabled service costs nothing at start. */
   load(): Promise<ServiceFactory>;
 }
@@ -23,4 +28,12 @@ export const serviceEntries: ServiceEntry[] = [
     load: async () => (await import('../status/service.js')).createStatusService,
   },
   // <registry:services> capabilities add their entries above this line (status first, watchdog last)
+  {
+    // Below the marker so it stays last: it gates its feed on the health of every service
+    // above. An absent section still runs it in mode off (systemd pings stay gated).
+    name: 'watchdog',
+    enabled: (c) => c.watchdog?.enabled ?? true,
+    optional: (c) => c.watchdog?.optional ?? false,
+    load: async () => (await import('../watchdog/service.js')).createWatchdogService,
+  },
 ];

@@ -55,6 +55,8 @@ export interface ServiceContext {
 export interface ServiceStatus {
   name: string;
   optional: boolean;
+  /** False for services whose health describes the rack, not the box (the watchdog ignores them). */
+  gates_watchdog: boolean;
   health: Health;
   snapshot: Record<string, unknown>;
 }

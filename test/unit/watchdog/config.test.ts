@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { runRules } from '../../../src/config/rules.js';
+import { configRules, configSchema } from '../../../src/config/schema.js';
+import { effectiveWatchdogConfig, watchdogConfigSchema, watchdogRules } from '../../../src/watchdog/config.js';
+
+const problems = (watchdog: Record<string, unknown>) =>
+  runRules(configSchema.parse({ watchdog }), watchdogRules).map((p) => `${p.path}: ${p.message}`);
+
+describe('watchdog config', () => {
+  it('defaults to the bcm2835-friendly values', () => {
+    const c = watchdogConfigSchema.parse({});
+    expect(c).toMatchObject({
+      mode: 'automatic',
+      device: '/dev/watchdog0',
+      timeout_s: 10,
+      feed_period_s: 2,
+      safety_bound_s: 15,
+    });
+    expect(c.gate).toMatchObject({ feed_when_degraded: true, max_loop_lag_ms: 1000, heartbeats: [] });
+    expect(problems({})).toEqual([]);
+  });
+
+  it('an absent section means mode off (never arm a device unasked)', () => {
+    expect(effectiveWatchdogConfig(configSchema.parse({})).mode).toBe('off');
+  });
+
+  it('rejects unknown keys and bad modes, naming the key', () => {
+    const r = configSchema.safeParse({ watchdog: { mode: 'always', period_s: 1 } });
+    expect(r.success).toBe(false);
+    const paths = r.error?.issues.map((i) => [...i.path, ...('keys' in i ? i.keys : [])].join('.'));
+    expect(paths).toEqual(expect.arrayContaining(['watchdog.mode', 'watchdog.period_s']));
+  });
+
+  it('the period must be well below the timeout', () => {
+    expect(problems({ timeout_s: 10, feed_period_s: 4 })).toEqual([
+      'watchdog.feed_period_s: feed_period_s 4 must be at most timeout_s/3 (3.33)',
+    ]);
+  });
+
+  it('the timeout must not exceed the safety bound', () => {
+    expect(problems({ timeout_s: 30, feed_period_s: 2 })).toEqual([
+      'watchdog.timeout_s: timeout_s 30 exceeds safety_bound_s 15',
+    ]);
+    expect(problems({ timeout_s: 30, feed_period_s: 2, safety_bound_s: 60 })).toEqual([]);
+  });
+
+  it('tolerated loop lag plus a period stays below the timeout, and heartbeats are younger than it', () => {
+    expect(problems({ timeout_s: 3, feed_period_s: 1, gate: { max_loop_lag_ms: 2500 } })).toEqual([
+      'watchdog.gate.max_loop_lag_ms: max_loop_lag_ms 2500 plus feed_period_s 1 reaches timeout_s 3',
+    ]);
+    expect(problems({ gate: { heartbeats: [{ name: 'decision', max_age_s: 12 }] } })).toEqual([
+      'watchdog.gate.heartbeats: heartbeat "decision" max_age_s 12 must be below timeout_s 10',
+    ]);
+  });
+
+  it('mode off is not held to the timing rules', () => {
+    expect(problems({ mode: 'off', timeout_s: 30, feed_period_s: 20 })).toEqual([]);
+  });
+
+  it('is wired into the daemon schema and rule list', () => {
+    for (const r of watchdogRules) expect(configRules).toContain(r);
+    expect(configSchema.parse({ watchdog: {} }).watchdog?.mode).toBe('automatic');
+  });
+});
