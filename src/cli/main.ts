@@ -5,6 +5,8 @@
  * (0 ok, 1 degraded, 2 failed, 3 daemon unreachable).
  */
 import { Command, CommanderError } from 'commander';
+import { registerFencingCli } from '../fencing/cli.js';
+import { registerIpmiCli } from '../fencing/ipmi/cli.js';
 import { VERSION } from '../version.js';
 import { registerWatchdogCli } from '../watchdog/cli.js';
 import { registerCoreCli } from './core-commands.js';
@@ -17,7 +19,9 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerCoreCli(program);
+  registerFencingCli(program);
   registerWatchdogCli(program);
+  registerIpmiCli(program);
   // <cli:register> capabilities call their register function above this line
   return program;
 }

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { boardConfigSchema, boardRules } from '../board/config.js';
+import { fencingConfigSchema, fencingRules } from '../fencing/config.js';
 import { statusConfigSchema, statusRules } from '../status/config.js';
 import { watchdogConfigSchema, watchdogRules } from '../watchdog/config.js';
 import { pathField, seconds } from './fields.js';
@@ -70,10 +71,11 @@ export const configSchema = z
     status: statusConfigSchema,
     watchdog: watchdogConfigSchema.optional(),
     board: boardConfigSchema.optional(),
+    fencing: fencingConfigSchema.optional(),
   })
   .meta({ title: 'rackwitness configuration', description: 'Configuration of the rackwitness daemon.' });
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 
-export const configRules: readonly ConfigRule[] = [...statusRules, ...watchdogRules, ...boardRules];
+export const configRules: readonly ConfigRule[] = [...statusRules, ...watchdogRules, ...boardRules, ...fencingRules];

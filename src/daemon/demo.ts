@@ -61,6 +61,7 @@ export async function prepareDemo(pre: LoadedConfig): Promise<DemoHandle> {
         `                mosquitto_sub -h ${mqtt.embedded.host} -p ${mqtt.embedded.port} -v -t '${baseTopicOf(c)}/#'`,
         '  CLI           node dist/cli/main.js status --demo',
         '                node dist/cli/main.js events --demo',
+        ...(c.fencing ? ['                node dist/cli/main.js fence node-b --action reboot --demo'] : []),
         ...notes,
         '  stop          Ctrl-C',
         '',

@@ -27,6 +27,12 @@ export const serviceEntries: ServiceEntry[] = [
     optional: (c) => c.status.optional,
     load: async () => (await import('../status/service.js')).createStatusService,
   },
+  {
+    name: 'fencing',
+    enabled: (c) => c.fencing?.enabled ?? false,
+    optional: (c) => c.fencing?.optional ?? false,
+    load: async () => (await import('../fencing/service.js')).createFencingService,
+  },
   // <registry:services> capabilities add their entries above this line (status first, watchdog last)
   {
     // Below the marker so it stays last: it gates its feed on the health of every service

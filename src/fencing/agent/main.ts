@@ -1,0 +1,499 @@
+#!/usr/bin/env node
+/**
+ * fence_rackwitness: the fence agent Pacemaker runs on the cluster nodes. It speaks the
+ * fence-agents contract (stdin key=value lines when run by pacemaker-fenced with no argv, or
+ * GNU-style options for humans) and asks the rackwitness box over its signed HTTP API; the box
+ * switches the power and answers only after reading the new state back.
+ *
+ * Exit codes as fence-agents: 0 success (status: on), 1 failure, 2 status off.
+ */
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { readKeyFile, signedHeaders } from '../protocol.js';
+
+const AGENT = 'fence_rackwitness';
+const ACTIONS = [
+  'on',
+  'off',
+  'reboot',
+  'status',
+  'list',
+  'list-status',
+  'monitor',
+  'metadata',
+  'manpage',
+  'validate-all',
+];
+const DEFAULT_PORT = 9642;
+const DEFAULT_KEY_FILE = '/etc/rackwitness/fence.key';
+
+interface ParamDef {
+  name: string;
+  getopt: string;
+  type: 'string' | 'integer' | 'second' | 'boolean';
+  def?: string;
+  required?: boolean;
+  obsoletes?: string;
+  deprecated?: boolean;
+  desc: string;
+  /** Long CLI option names and short letters mapped to this parameter. */
+  long: string[];
+  short?: string;
+}
+
+const PARAMS: ParamDef[] = [
+  {
+    name: 'action',
+    getopt: '-o, --action=[action]',
+    type: 'string',
+    def: 'reboot',
+    required: true,
+    desc: 'Fencing action',
+    long: ['action', 'option'],
+    short: 'o',
+  },
+  {
+    name: 'ip',
+    getopt: '-a, --ip=[ip]',
+    type: 'string',
+    required: true,
+    obsoletes: 'ipaddr',
+    desc: 'IP address or hostname of the rackwitness box',
+    long: ['ip'],
+    short: 'a',
+  },
+  {
+    name: 'ipaddr',
+    getopt: '-a, --ip=[ip]',
+    type: 'string',
+    required: true,
+    deprecated: true,
+    desc: 'IP address or hostname of the rackwitness box',
+    long: ['ipaddr'],
+  },
+  {
+    name: 'ipport',
+    getopt: '-u, --ipport=[port]',
+    type: 'integer',
+    def: String(DEFAULT_PORT),
+    desc: 'TCP port of the box’s fence agent API',
+    long: ['ipport'],
+    short: 'u',
+  },
+  {
+    name: 'plug',
+    getopt: '-n, --plug=[id]',
+    type: 'string',
+    required: true,
+    obsoletes: 'port',
+    desc: 'Cluster node name of the target (as configured on the box)',
+    long: ['plug'],
+    short: 'n',
+  },
+  {
+    name: 'port',
+    getopt: '-n, --plug=[id]',
+    type: 'string',
+    required: true,
+    deprecated: true,
+    desc: 'Cluster node name of the target (as configured on the box)',
+    long: ['port'],
+  },
+  {
+    name: 'key_file',
+    getopt: '-k, --key-file=[file]',
+    type: 'string',
+    def: DEFAULT_KEY_FILE,
+    desc: 'File holding the shared API key (mode 600)',
+    long: ['key-file', 'key_file'],
+    short: 'k',
+  },
+  {
+    name: 'key_id',
+    getopt: '--key-id=[id]',
+    type: 'string',
+    def: 'cluster',
+    desc: 'Key id configured on the box for this key',
+    long: ['key-id', 'key_id'],
+  },
+  {
+    name: 'request_timeout',
+    getopt: '--request-timeout=[seconds]',
+    type: 'second',
+    def: '120',
+    desc: 'Wait for the box’s verified answer (ignored under pacemaker-fenced, whose timeout governs)',
+    long: ['request-timeout', 'request_timeout'],
+  },
+  {
+    name: 'connect_timeout',
+    getopt: '--connect-timeout=[seconds]',
+    type: 'second',
+    def: '5',
+    desc: 'Wait for the TCP connection to the box',
+    long: ['connect-timeout', 'connect_timeout'],
+  },
+  {
+    name: 'delay',
+    getopt: '--delay=[seconds]',
+    type: 'second',
+    def: '0',
+    desc: 'Wait X seconds before fencing is started',
+    long: ['delay'],
+  },
+  { name: 'verbose', getopt: '-v, --verbose', type: 'boolean', desc: 'Verbose mode', long: ['verbose'], short: 'v' },
+  {
+    name: 'quiet',
+    getopt: '-q, --quiet',
+    type: 'boolean',
+    desc: 'Disable logging to stderr',
+    long: ['quiet'],
+    short: 'q',
+  },
+  {
+    name: 'version',
+    getopt: '-V, --version',
+    type: 'boolean',
+    desc: 'Display version information and exit',
+    long: ['version'],
+    short: 'V',
+  },
+  { name: 'help', getopt: '-h, --help', type: 'boolean', desc: 'Display help and exit', long: ['help'], short: 'h' },
+  {
+    name: 'nodename',
+    getopt: '--nodename=[name]',
+    type: 'string',
+    desc: 'Node name sent by pacemaker-fenced (used when no plug is given)',
+    long: ['nodename'],
+  },
+];
+
+/** Internal name for aliases accepted on stdin. */
+const STDIN_ALIASES: Record<string, string> = {
+  option: 'action',
+  ipaddr: 'ip',
+  port: 'plug',
+  'key-file': 'key_file',
+  'key-id': 'key_id',
+  'request-timeout': 'request_timeout',
+  'connect-timeout': 'connect_timeout',
+};
+
+type Opts = Record<string, string>;
+
+class Fail extends Error {}
+
+function xmlEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+export function metadata(): string {
+  const lines = [
+    '<?xml version="1.0" ?>',
+    `<resource-agent name="${AGENT}" shortdesc="Fence agent for the rackwitness witness box" >`,
+    '<longdesc>fence_rackwitness asks a rackwitness witness box to power a cluster node off, on or through a reboot. The box switches the node through its configured levels (IPMI BMC, PDU outlets, relays) and answers only after it has read the new power state back. Requests are signed with HMAC-SHA256 using a shared key file; the target is the cluster node name as configured on the box.</longdesc>',
+    '<vendor-url>https://github.com/rackwitness/rackwitness</vendor-url>',
+    '<parameters>',
+  ];
+  for (const p of PARAMS) {
+    if (p.name === 'nodename') continue;
+    const attrs = [`name="${p.name}"`, 'unique="0"', `required="${p.required ? 1 : 0}"`];
+    if (p.deprecated) attrs.push('deprecated="1"');
+    if (p.obsoletes) attrs.push(`obsoletes="${p.obsoletes}"`);
+    lines.push(`\t<parameter ${attrs.join(' ')}>`);
+    lines.push(`\t\t<getopt mixed="${xmlEscape(p.getopt)}" />`);
+    lines.push(`\t\t<content type="${p.type}"${p.def !== undefined ? ` default="${xmlEscape(p.def)}"` : ''} />`);
+    lines.push(`\t\t<shortdesc lang="en">${xmlEscape(p.desc)}</shortdesc>`);
+    lines.push('\t</parameter>');
+  }
+  lines.push('</parameters>', '<actions>');
+  for (const a of ACTIONS) lines.push(a === 'on' ? '\t<action name="on" automatic="0"/>' : `\t<action name="${a}" />`);
+  lines.push('</actions>', '</resource-agent>');
+  return `${lines.join('\n')}\n`;
+}
+
+/** Parses stdin as fence-agents do: key=value, '#' comments, last wins, one pair of quotes stripped, unknown keys warned. */
+export function parseStdin(text: string, warn: (m: string) => void): Opts {
+  const known = new Set(PARAMS.map((p) => p.name));
+  const out: Opts = {};
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq < 0) {
+      warn(`Parse error: Ignoring unknown option '${line}'`);
+      continue;
+    }
+    let key = line.slice(0, eq).trim();
+    let value = line.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    key = STDIN_ALIASES[key] ?? key.replace(/-/g, '_');
+    if (!known.has(key)) {
+      warn(`Parse error: Ignoring unknown option '${line}'`);
+      continue;
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+/** Parses GNU-style options strictly (unknown options are errors, as fence-agents' getopt). */
+export function parseArgv(argv: string[]): Opts {
+  const out: Opts = {};
+  const byLong = new Map<string, ParamDef>();
+  const byShort = new Map<string, ParamDef>();
+  for (const p of PARAMS) {
+    for (const l of p.long) byLong.set(l, p);
+    if (p.short) byShort.set(p.short, p);
+  }
+  const target = (p: ParamDef) => STDIN_ALIASES[p.name] ?? p.name;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    let p: ParamDef | undefined;
+    let value: string | undefined;
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
+      p = byLong.get(name);
+      if (!p) throw new Fail(`unrecognized option '${a}'`);
+      if (eq >= 0) value = a.slice(eq + 1);
+    } else if (a.startsWith('-') && a.length >= 2) {
+      p = byShort.get(a[1] as string);
+      if (!p) throw new Fail(`invalid option -- '${a[1]}'`);
+      if (a.length > 2) value = a.slice(2);
+    } else {
+      throw new Fail(`unexpected argument '${a}'`);
+    }
+    if (p.type === 'boolean') {
+      out[target(p)] = '1';
+      continue;
+    }
+    if (value === undefined) {
+      value = argv[++i];
+      if (value === undefined) throw new Fail(`option '${a}' requires an argument`);
+    }
+    out[target(p)] = value;
+  }
+  return out;
+}
+
+const truthy = (v: string | undefined) => v !== undefined && /^(1|yes|on|true)$/i.test(v);
+
+function seconds(o: Opts, key: string, def: number): number {
+  const v = o[key];
+  if (v === undefined || v === '') return def;
+  const n = Number(v.replace(/s$/, ''));
+  if (!Number.isFinite(n) || n < 0) throw new Fail(`${key} must be a number of seconds, not '${v}'`);
+  return n;
+}
+
+interface Validated {
+  action: string;
+  ip: string;
+  port: number;
+  plug?: string;
+  keyFile: string;
+  keyId: string;
+}
+
+export function validate(o: Opts): Validated {
+  const action = (o.action ?? 'reboot').replace(/^meta-data$/, 'metadata');
+  if (!ACTIONS.includes(action)) throw new Fail(`Unrecognised action '${action}'`);
+  const ip = o.ip;
+  if (!ip) throw new Fail('You have to enter fence address (ip)');
+  const port = Number(o.ipport ?? DEFAULT_PORT);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Fail(`ipport must be a TCP port, not '${o.ipport}'`);
+  const plug = o.plug || o.nodename || undefined;
+  if (['on', 'off', 'reboot', 'status'].includes(action) && !plug)
+    throw new Fail('You have to enter plug (the target node name)');
+  for (const k of ['request_timeout', 'connect_timeout', 'delay']) seconds(o, k, 0);
+  const keyId = o.key_id || 'cluster';
+  if (!/^[A-Za-z0-9_.-]{1,32}$/.test(keyId)) throw new Fail(`key_id '${keyId}' is not a valid key id`);
+  const v: Validated = { action, ip, port, keyFile: o.key_file || DEFAULT_KEY_FILE, keyId };
+  if (plug) v.plug = plug;
+  return v;
+}
+
+interface Reply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+function call(
+  v: Validated,
+  key: Buffer,
+  method: 'GET' | 'POST',
+  path: string,
+  payload: unknown,
+  o: Opts,
+  underFencer: boolean,
+): Promise<Reply> {
+  const body = payload === undefined ? '' : JSON.stringify(payload);
+  const headers: Record<string, string> = {
+    ...signedHeaders(key, v.keyId, method, path, body),
+    'content-type': 'application/json',
+  };
+  if (body) headers['content-length'] = String(Buffer.byteLength(body));
+  const connectMs = seconds(o, 'connect_timeout', 5) * 1000;
+  // under pacemaker-fenced, the fencer's pcmk_*_timeout governs (as fence-agents' disable_timeout)
+  const totalMs = underFencer ? 0 : seconds(o, 'request_timeout', 120) * 1000;
+  return new Promise((resolve, reject) => {
+    const req = request({ host: v.ip, port: v.port, method, path, headers });
+    let timer: NodeJS.Timeout | undefined;
+    if (totalMs > 0)
+      timer = setTimeout(() => req.destroy(new Fail(`timed out waiting ${totalMs / 1000} s for the box`)), totalMs);
+    const ct = setTimeout(() => req.destroy(new Fail(`timed out connecting to ${v.ip}:${v.port}`)), connectMs);
+    req.on('socket', (s) => {
+      if (!s.connecting) clearTimeout(ct);
+      else s.once('connect', () => clearTimeout(ct));
+    });
+    req.on('error', (e) => {
+      clearTimeout(ct);
+      clearTimeout(timer);
+      reject(
+        e instanceof Fail
+          ? e
+          : new Fail(`cannot reach the box at ${v.ip}:${v.port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`),
+      );
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        clearTimeout(timer);
+        try {
+          resolve({
+            status: res.statusCode ?? 0,
+            body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>,
+          });
+        } catch {
+          reject(new Fail(`the box sent a malformed answer (HTTP ${res.statusCode})`));
+        }
+      });
+    });
+    req.end(body);
+  });
+}
+
+function refusal(r: Reply): Fail {
+  return new Fail(
+    `the box refused the request (HTTP ${r.status} ${String(r.body.error ?? '')}): ${String(r.body.message ?? '')}`,
+  );
+}
+
+async function run(o: Opts, out: (s: string) => void, log: (s: string) => void): Promise<number> {
+  if (truthy(o.help)) {
+    out(
+      `Usage: ${AGENT} [options]\n${PARAMS.filter((p) => !p.deprecated && p.name !== 'nodename')
+        .map((p) => `  ${p.getopt.padEnd(34)} ${p.desc}`)
+        .join('\n')}\n`,
+    );
+    return 0;
+  }
+  if (truthy(o.version)) {
+    out('1\n');
+    return 0;
+  }
+  const act = (o.action ?? 'reboot').replace(/^meta-data$/, 'metadata');
+  if (act === 'metadata' || act === 'manpage') {
+    out(metadata());
+    return 0;
+  }
+  const v = validate(o);
+  let key: Buffer;
+  try {
+    key = readKeyFile(v.keyFile);
+  } catch (e) {
+    throw new Fail((e as Error).message);
+  }
+  if (v.action === 'validate-all') return 0;
+  const underFencer = process.env.PCMK_service === 'pacemaker-fenced';
+  const delay = seconds(o, 'delay', 0);
+  if (delay > 0 && (v.action === 'off' || v.action === 'reboot')) {
+    log(`Delay ${delay} second(s) before logging in to the fence device`);
+    await new Promise((r) => setTimeout(r, delay * 1000));
+  }
+  if (v.action === 'list' || v.action === 'list-status') {
+    const r = await call(v, key, 'GET', '/v1/targets', undefined, o, underFencer);
+    if (r.status !== 200) throw refusal(r);
+    const targets = (r.body.targets as string[]) ?? [];
+    for (const t of targets) {
+      if (v.action === 'list') out(`${t},${t}\n`);
+      else {
+        const s = await call(v, key, 'POST', '/v1/fence', { target: t, action: 'status' }, o, underFencer);
+        const st =
+          s.status === 200 && s.body.result === 'success' ? String(s.body.power ?? 'unknown').toUpperCase() : 'UNKNOWN';
+        out(`${t},${t},${st}\n`);
+      }
+    }
+    return 0;
+  }
+  if (v.action === 'monitor') {
+    const r = await call(v, key, 'GET', '/v1/health', undefined, o, underFencer);
+    if (r.status !== 200) throw refusal(r);
+    const targets = (r.body.targets ?? {}) as Record<string, boolean>;
+    const unusable = Object.entries(targets)
+      .filter(([, ok]) => !ok)
+      .map(([t]) => t);
+    if (unusable.length) throw new Fail(`the box has no usable fencing level for ${unusable.join(', ')}`);
+    return 0;
+  }
+  const r = await call(v, key, 'POST', '/v1/fence', { target: v.plug, action: v.action }, o, underFencer);
+  if (r.status !== 200) throw refusal(r);
+  const b = r.body;
+  if (truthy(o.verbose)) log(`box: ${JSON.stringify(b)}`);
+  if (b.result !== 'success')
+    throw new Fail(`${v.action} of ${v.plug} failed on the box: ${String(b.reason ?? b.result)}`);
+  switch (v.action) {
+    case 'status':
+      if (b.power === 'off') {
+        out('Status: OFF\n');
+        return 2;
+      }
+      if (b.power === 'on') {
+        out('Status: ON\n');
+        return 0;
+      }
+      throw new Fail('the box did not report a power state');
+    case 'off':
+      if (b.power !== 'off') throw new Fail('the box did not report the target off');
+      out(b.note === 'already off' ? 'Success: Already OFF\n' : 'Success: Powered OFF\n');
+      return 0;
+    case 'on':
+      if (b.power !== 'on') throw new Fail('the box did not report the target on');
+      out(b.note === 'already on' ? 'Success: Already ON\n' : 'Success: Powered ON\n');
+      return 0;
+    default:
+      if (b.note && b.power !== 'on') log(`Note: ${String(b.note)}`);
+      out('Success: Rebooted\n');
+      return 0;
+  }
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  let quiet = false;
+  const log = (m: string) => {
+    if (!quiet) process.stderr.write(`${m}\n`);
+  };
+  try {
+    let o: Opts;
+    if (argv.length === 0) {
+      const text = readFileSync(0, 'utf8');
+      o = parseStdin(text, (m) => process.stderr.write(`WARNING: ${m}\n`));
+    } else {
+      o = parseArgv(argv);
+    }
+    quiet = truthy(o.quiet);
+    process.exitCode = await run(o, (s) => process.stdout.write(s), log);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    log(`ERROR: Failed: ${msg}`);
+    process.exitCode = 1;
+  }
+}
+
+// run when executed (not when imported by tests)
+if (process.argv[1] && /fence_rackwitness$|agent[/\\]main\.js$/.test(process.argv[1])) {
+  void main();
+}

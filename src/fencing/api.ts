@@ -1,0 +1,290 @@
+/**
+ * The fence agent API: HTTP over TCP, every request signed (protocol.ts). Checks, in order:
+ * rate limit per source address → known route → body size → auth headers present → known key
+ * id → timestamp within the skew window → HMAC signature → nonce never seen → JSON body →
+ * configured target → action. Every attempt, accepted or refused, is reported to `onAttempt`
+ * (logged and counted by the service). A fence request is answered only once the operation
+ * finished (verified or failed): the agent waits on the open request.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type FenceAction, fenceActions } from './core.js';
+import { type Fencer, UnknownTargetError } from './fencer.js';
+import { canonical, HEADERS, NONCE_RE, signatureMatches } from './protocol.js';
+
+export const MAX_BODY_BYTES = 4096;
+
+export type RefusalReason =
+  | 'rate-limited'
+  | 'not-found'
+  | 'body-too-large'
+  | 'missing-auth'
+  | 'unknown-key'
+  | 'stale-timestamp'
+  | 'bad-signature'
+  | 'replay'
+  | 'bad-request'
+  | 'unknown-target'
+  | 'busy';
+
+export interface Attempt {
+  addr: string;
+  method: string;
+  path: string;
+  outcome: 'accepted' | 'refused';
+  reason?: RefusalReason;
+  keyId?: string;
+  target?: string;
+  action?: string;
+  /** HTTP status sent. */
+  status: number;
+}
+
+export interface FenceApiOptions {
+  host: string;
+  port: number;
+  /** key id → key bytes */
+  keys: ReadonlyMap<string, Buffer>;
+  clockSkewMs: number;
+  ratePerMin: number;
+  rateBurst: number;
+  fencer: Fencer;
+  /** Device/box health for GET /v1/health (cheap, from memory). */
+  health(): Record<string, unknown>;
+  onAttempt(a: Attempt): void;
+  now?: () => number;
+}
+
+const STATUS: Record<RefusalReason, number> = {
+  'rate-limited': 429,
+  'not-found': 404,
+  'body-too-large': 413,
+  'missing-auth': 401,
+  'unknown-key': 401,
+  'stale-timestamp': 401,
+  'bad-signature': 401,
+  replay: 401,
+  'bad-request': 400,
+  'unknown-target': 404,
+  busy: 503,
+};
+
+const MAX_NONCES = 100_000;
+const MAX_BUCKETS = 10_000;
+
+class Refused extends Error {
+  constructor(
+    readonly reason: RefusalReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class FenceApi {
+  private server: Server | undefined;
+  private readonly nonces = new Map<string, number>();
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly now: () => number;
+
+  constructor(private readonly o: FenceApiOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  async start(): Promise<number> {
+    const server = createServer((req, res) => {
+      void this.handle(req, res);
+    });
+    server.requestTimeout = 0; // fence requests are long: they wait for verification
+    server.headersTimeout = 10_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.o.port, this.o.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    return (server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    if (!s) return;
+    await new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      s.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const addr = (req.socket.remoteAddress ?? '?').replace(/^::ffff:/, '');
+    const method = req.method ?? '?';
+    const path = req.url ?? '/';
+    const attempt: Attempt = { addr, method, path, outcome: 'refused', status: 0 };
+    try {
+      if (!this.take(addr)) throw new Refused('rate-limited', `too many requests from ${addr}`);
+      const route = `${method} ${path}`;
+      if (!['POST /v1/fence', 'GET /v1/targets', 'GET /v1/health'].includes(route)) {
+        throw new Refused('not-found', `no route ${route}`);
+      }
+      const body = await readBody(req);
+      const keyId = header(req, HEADERS.keyId);
+      const ts = header(req, HEADERS.timestamp);
+      const nonce = header(req, HEADERS.nonce);
+      const sig = header(req, HEADERS.signature);
+      if (!keyId || !ts || !nonce || !sig)
+        throw new Refused('missing-auth', 'unsigned request (x-rw-* headers missing)');
+      attempt.keyId = keyId;
+      const key = this.o.keys.get(keyId);
+      if (!key) throw new Refused('unknown-key', `unknown key id "${keyId.slice(0, 32)}"`);
+      const tsn = /^\d{1,16}$/.test(ts) ? Number(ts) : Number.NaN;
+      const now = this.now();
+      if (!Number.isFinite(tsn) || Math.abs(now - tsn) > this.o.clockSkewMs) {
+        throw new Refused(
+          'stale-timestamp',
+          `timestamp ${ts.slice(0, 20)} is outside ±${this.o.clockSkewMs / 1000} s of the box clock`,
+        );
+      }
+      if (!NONCE_RE.test(nonce)) throw new Refused('bad-request', 'nonce must be 32–64 lower-case hex digits');
+      if (!signatureMatches(key, canonical(method, path, body, ts, nonce, keyId), sig)) {
+        throw new Refused('bad-signature', 'signature does not match (wrong key, or the request was altered)');
+      }
+      this.useNonce(nonce, now);
+      if (method === 'GET' && path === '/v1/targets') {
+        attempt.outcome = 'accepted';
+        this.send(res, 200, { ok: true, targets: this.o.fencer.targets() }, attempt);
+        return;
+      }
+      if (method === 'GET' && path === '/v1/health') {
+        attempt.outcome = 'accepted';
+        this.send(res, 200, { ok: true, ...this.o.health() }, attempt);
+        return;
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        throw new Refused('bad-request', 'body is not JSON');
+      }
+      const p = parsed as { target?: unknown; action?: unknown };
+      if (typeof p.target !== 'string' || typeof p.action !== 'string') {
+        throw new Refused('bad-request', 'body must be {"target": "...", "action": "..."}');
+      }
+      attempt.target = p.target.slice(0, 64);
+      attempt.action = p.action.slice(0, 16);
+      if (!(fenceActions as readonly string[]).includes(p.action)) {
+        throw new Refused('bad-request', `action must be one of ${fenceActions.join(', ')}`);
+      }
+      if (!this.o.fencer.targets().includes(p.target))
+        throw new Refused('unknown-target', `"${attempt.target}" is not a configured fencing target`);
+      attempt.outcome = 'accepted';
+      this.o.onAttempt({ ...attempt, status: 0 });
+      let result: unknown;
+      try {
+        result = await this.o.fencer.run({
+          target: p.target,
+          action: p.action as FenceAction,
+          requester: { via: 'api', who: keyId, addr, ...(this.node(addr) ? { node: this.node(addr) } : {}) },
+        });
+      } catch (e) {
+        if (e instanceof UnknownTargetError) throw new Refused('unknown-target', e.message);
+        throw e;
+      }
+      this.send(res, 200, { ok: true, ...(result as object) }, undefined);
+    } catch (e) {
+      if (e instanceof Refused) {
+        attempt.outcome = 'refused';
+        attempt.reason = e.reason;
+        this.send(res, STATUS[e.reason], { ok: false, error: e.reason, message: e.message }, attempt);
+      } else {
+        attempt.outcome = 'refused';
+        attempt.reason = 'bad-request';
+        this.send(res, 500, { ok: false, error: 'internal', message: (e as Error).message }, attempt);
+      }
+    }
+  }
+
+  private node(addr: string): string | undefined {
+    return this.o.fencer.nodeOfAddress(addr);
+  }
+
+  private send(res: ServerResponse, status: number, body: unknown, attempt: Attempt | undefined): void {
+    if (attempt) this.o.onAttempt({ ...attempt, status });
+    if (res.writableEnded || res.destroyed) return;
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      connection: 'close',
+    });
+    res.end(text);
+  }
+
+  /** Token bucket per source address; refused requests spend tokens too. */
+  private take(addr: string): boolean {
+    const now = this.now();
+    const rate = this.o.ratePerMin / 60_000;
+    let b = this.buckets.get(addr);
+    if (!b) {
+      if (this.buckets.size >= MAX_BUCKETS) {
+        for (const [k, v] of this.buckets)
+          if (v.tokens + (now - v.at) * rate >= this.o.rateBurst) this.buckets.delete(k);
+      }
+      b = { tokens: this.o.rateBurst, at: now };
+      this.buckets.set(addr, b);
+    }
+    b.tokens = Math.min(this.o.rateBurst, b.tokens + (now - b.at) * rate);
+    b.at = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+  private useNonce(nonce: string, now: number): void {
+    const exp = this.nonces.get(nonce);
+    if (exp !== undefined && exp > now) throw new Refused('replay', 'nonce already used (replayed request)');
+    if (this.nonces.size >= MAX_NONCES) {
+      for (const [k, v] of this.nonces) if (v <= now) this.nonces.delete(k);
+      if (this.nonces.size >= MAX_NONCES) throw new Refused('busy', 'nonce cache full; retry later');
+    }
+    // any request older than the skew window is refused by its timestamp, so 2× the window is enough
+    this.nonces.set(nonce, now + 2 * this.o.clockSkewMs);
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === 'string' && v.length > 0 && v.length <= 256 ? v : undefined;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const timer = setTimeout(() => {
+      req.destroy();
+      reject(new Refused('bad-request', 'body not received within 10 s'));
+    }, 10_000);
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        clearTimeout(timer);
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new Refused('body-too-large', `body larger than ${MAX_BODY_BYTES} bytes`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+    req.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}

@@ -1,0 +1,300 @@
+/**
+ * The durable fence journal: one JSON line per record in <state_dir>/fence-journal.jsonl,
+ * appended with write + fsync before the call returns. A "started" record is on disk before any
+ * device is touched, a "finished" record after the result is known. After a crash (kill -9,
+ * power loss) a torn last line is skipped and an operation with no "finished" record is reported
+ * as "interrupted" (and an "interrupted" record is appended so the report is itself durable).
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { PowerState } from './driver.js';
+
+export const JOURNAL_FILE = 'fence-journal.jsonl';
+
+export interface Requester {
+  /** How the request came: the fence agent API, the local CLI, the demo. */
+  via: 'api' | 'cli' | 'demo' | 'test';
+  /** Key id (api) or user (cli). */
+  who?: string;
+  /** Source address (api). */
+  addr?: string;
+  /** Cluster node the source address belongs to, when known. */
+  node?: string;
+}
+
+export type JournalResult = 'success' | 'failed' | 'refused';
+
+export interface StartedRecord {
+  v: 1;
+  type: 'started';
+  id: string;
+  ts: string;
+  target: string;
+  action: string;
+  requester: Requester;
+}
+
+export interface FinishedRecord {
+  v: 1;
+  type: 'finished';
+  id: string;
+  ts: string;
+  target: string;
+  action: string;
+  result: JournalResult;
+  power?: PowerState;
+  level?: number;
+  verified_by?: string;
+  reason: string;
+  note?: string;
+  duration_ms: number;
+  /** Only on "refused" records (never started): who asked. */
+  requester?: Requester;
+}
+
+export interface InterruptedRecord {
+  v: 1;
+  type: 'interrupted';
+  id: string;
+  ts: string;
+  target: string;
+  action: string;
+}
+
+export type JournalRecord = StartedRecord | FinishedRecord | InterruptedRecord;
+
+/** One operation as history shows it. */
+export interface HistoryEntry {
+  id: string;
+  target: string;
+  action: string;
+  requester?: Requester;
+  started?: string;
+  finished?: string;
+  result: JournalResult | 'interrupted' | 'running';
+  power?: PowerState;
+  level?: number;
+  verified_by?: string;
+  reason?: string;
+  note?: string;
+  duration_ms?: number;
+}
+
+/** Parses journal text; torn or foreign lines are skipped and counted. */
+export function parseJournal(text: string): { records: JournalRecord[]; skipped: number } {
+  const records: JournalRecord[] = [];
+  let skipped = 0;
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const r = JSON.parse(line) as JournalRecord;
+      if (r && r.v === 1 && typeof r.id === 'string' && ['started', 'finished', 'interrupted'].includes(r.type))
+        records.push(r);
+      else skipped++;
+    } catch {
+      skipped++;
+    }
+  }
+  return { records, skipped };
+}
+
+/** Folds records into operations, oldest first. `running` marks ids still in progress in this process. */
+export function foldHistory(
+  records: readonly JournalRecord[],
+  running: ReadonlySet<string> = new Set(),
+): HistoryEntry[] {
+  const byId = new Map<string, HistoryEntry>();
+  for (const r of records) {
+    let e = byId.get(r.id);
+    if (!e) {
+      e = { id: r.id, target: r.target, action: r.action, result: 'interrupted' };
+      byId.set(r.id, e);
+    }
+    if (r.type === 'started') {
+      e.started = r.ts;
+      e.requester = r.requester;
+      if (e.finished === undefined) e.result = running.has(r.id) ? 'running' : 'interrupted';
+    } else if (r.type === 'finished') {
+      e.finished = r.ts;
+      e.result = r.result;
+      if (r.requester) e.requester = r.requester;
+      for (const k of ['power', 'level', 'verified_by', 'reason', 'note', 'duration_ms'] as const) {
+        if (r[k] !== undefined) (e as unknown as Record<string, unknown>)[k] = r[k];
+      }
+    } else if (e.finished === undefined) {
+      e.result = 'interrupted';
+      e.reason =
+        'the daemon stopped (crash or power loss) before this operation finished; the power state was not verified';
+    }
+  }
+  return [...byId.values()];
+}
+
+export function readJournalFile(file: string): HistoryEntry[] {
+  if (!existsSync(file)) return [];
+  return foldHistory(parseJournal(readFileSync(file, 'utf8')).records);
+}
+
+export function newOperationId(): string {
+  return `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+export class FenceJournal {
+  private fd: number;
+  private records: JournalRecord[];
+  private readonly running = new Set<string>();
+  /** Folded history, oldest first; dropped on every change (status reads it often). */
+  private folded: HistoryEntry[] | undefined;
+  /** Operations found unfinished when the journal was opened. */
+  readonly interruptedAtOpen: HistoryEntry[];
+  /** Torn or unreadable lines skipped when the journal was opened. */
+  readonly skippedAtOpen: number;
+
+  private constructor(
+    readonly file: string,
+    private readonly maxOps: number,
+  ) {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o750 });
+    const existed = existsSync(file);
+    const { records, skipped } = existed ? parseJournal(readFileSync(file, 'utf8')) : { records: [], skipped: 0 };
+    this.records = records;
+    this.skippedAtOpen = skipped;
+    this.fd = openSync(file, 'a+', 0o640);
+    if (!existed) fsyncDir(dirname(file));
+    // a torn last line (power loss mid-append) must not swallow the next record: end it first
+    const size = fstatSync(this.fd).size;
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      readSync(this.fd, last, 0, 1, size - 1);
+      if (last[0] !== 0x0a) this.writeLine('');
+    }
+    const hist = foldHistory(records);
+    this.interruptedAtOpen = hist.filter(
+      (h) => h.result === 'interrupted' && !records.some((r) => r.type === 'interrupted' && r.id === h.id),
+    );
+    for (const h of this.interruptedAtOpen) {
+      this.append({
+        v: 1,
+        type: 'interrupted',
+        id: h.id,
+        ts: new Date().toISOString(),
+        target: h.target,
+        action: h.action,
+      });
+    }
+  }
+
+  static open(stateDir: string, maxOps = 1000): FenceJournal {
+    return new FenceJournal(join(stateDir, JOURNAL_FILE), maxOps);
+  }
+
+  /** Durably records the start of an operation; returns its id. */
+  started(target: string, action: string, requester: Requester, id = newOperationId()): string {
+    this.running.add(id);
+    this.append({ v: 1, type: 'started', id, ts: new Date().toISOString(), target, action, requester });
+    return id;
+  }
+
+  finished(rec: Omit<FinishedRecord, 'v' | 'type' | 'ts'>): void {
+    this.running.delete(rec.id);
+    this.folded = undefined;
+    this.append({ v: 1, type: 'finished', ts: new Date().toISOString(), ...rec });
+  }
+
+  /** A request refused before any action (never started): recorded for the post-mortem. */
+  refused(target: string, action: string, requester: Requester, reason: string): string {
+    const id = newOperationId();
+    this.append({
+      v: 1,
+      type: 'finished',
+      id,
+      ts: new Date().toISOString(),
+      target,
+      action,
+      result: 'refused',
+      reason,
+      duration_ms: 0,
+      requester,
+    });
+    return id;
+  }
+
+  /** Newest first. */
+  history(limit = 100, target?: string): HistoryEntry[] {
+    this.folded ??= foldHistory(this.records, this.running);
+    const out: HistoryEntry[] = [];
+    for (let i = this.folded.length - 1; i >= 0 && out.length < limit; i--) {
+      const h = this.folded[i] as HistoryEntry;
+      if (target === undefined || h.target === target) out.push({ ...h });
+    }
+    return out;
+  }
+
+  close(): void {
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+  }
+
+  private append(r: JournalRecord): void {
+    this.writeLine(JSON.stringify(r));
+    this.records.push(r);
+    this.folded = undefined;
+    if (this.records.length > 4 * this.maxOps) this.compact();
+  }
+
+  private writeLine(text: string): void {
+    const buf = Buffer.from(`${text}\n`, 'utf8');
+    let off = 0;
+    while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+    fsyncSync(this.fd);
+  }
+
+  /** Keeps the newest maxOps operations: write a new file, fsync, rename over, fsync the directory. */
+  private compact(): void {
+    const keepIds = new Set(
+      foldHistory(this.records, this.running)
+        .slice(-this.maxOps)
+        .map((h) => h.id),
+    );
+    for (const id of this.running) keepIds.add(id);
+    const kept = this.records.filter((r) => keepIds.has(r.id));
+    const tmp = `${this.file}.tmp`;
+    const fd = openSync(tmp, 'w', 0o640);
+    writeSync(fd, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, this.file);
+    fsyncDir(dirname(this.file));
+    closeSync(this.fd);
+    this.fd = openSync(this.file, 'a+', 0o640);
+    this.records = kept;
+  }
+}
+
+function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // some filesystems refuse fsync on a directory; the file itself is fsynced
+  }
+}

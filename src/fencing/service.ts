@@ -1,0 +1,478 @@
+/**
+ * The fencing daemon service: builds the device drivers, opens the journal, runs the fencer,
+ * serves the fence agent API, checks device reachability periodically, and exposes metrics,
+ * status entities and the control methods fence.run / fence.history / fence.status (+ fence.sim
+ * for simulated devices).
+ */
+import { Counter, Gauge, Histogram } from 'prom-client';
+import type { Entity, Health, Service, ServiceContext, ServiceFactory } from '../daemon/service.js';
+import { type Attempt, FenceApi } from './api.js';
+import type { FencingConfig } from './config.js';
+import { type FenceAction, fenceActions } from './core.js';
+import type { PowerDriver, PowerState } from './driver.js';
+import { createDriver, deviceName, isSimulated } from './drivers.js';
+import { type FenceResult, Fencer, UnknownTargetError, worstCaseS } from './fencer.js';
+import { FenceJournal, type HistoryEntry } from './journal.js';
+import { readKeyFile } from './protocol.js';
+import { type SimDriver, type SimFault, simFaults } from './sim/index.js';
+
+const NAME = 'fencing';
+
+interface DeviceState {
+  family: string;
+  up: boolean | undefined;
+  checked?: string;
+  error?: string;
+}
+
+interface PowerSeen {
+  state: PowerState | 'unknown';
+  at: string;
+}
+
+export const createFencingService: ServiceFactory = (ctx: ServiceContext): Service => {
+  let state: Health = { state: 'starting' };
+  let cfg: FencingConfig | undefined;
+  const drivers = new Map<string, PowerDriver>();
+  const devices = new Map<string, DeviceState>();
+  const power = new Map<string, PowerSeen>();
+  let journal: FenceJournal | undefined;
+  let fencer: Fencer | undefined;
+  let api: FenceApi | undefined;
+  let apiPort: number | undefined;
+  let monitorTimer: NodeJS.Timeout | undefined;
+  let monitorRunning: Promise<void> | undefined;
+  let stopped = false;
+  const apiCounts = { accepted: 0, refused: 0 };
+  const lastRateEvent = new Map<string, number>();
+
+  const opsTotal = new Counter({
+    name: 'rackwitness_fence_operations_total',
+    help: 'Fence operations by target, action and result (success, failed, refused).',
+    labelNames: ['target', 'action', 'result'] as const,
+    registers: [],
+  });
+  const opDuration = new Histogram({
+    name: 'rackwitness_fence_operation_duration_seconds',
+    help: 'Duration of fence operations, from the first device read to the verified result.',
+    labelNames: ['action'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120],
+    registers: [],
+  });
+  const deviceUp = new Gauge({
+    name: 'rackwitness_fence_device_up',
+    help: '1 when the power device answered the last reachability check, 0 when not.',
+    labelNames: ['device'] as const,
+    registers: [],
+    collect() {
+      this.reset();
+      for (const [name, d] of devices) if (d.up !== undefined) this.set({ device: name }, d.up ? 1 : 0);
+    },
+  });
+  const apiRequests = new Counter({
+    name: 'rackwitness_fence_api_requests_total',
+    help: 'Fence agent API requests by outcome (accepted, refused) and refusal reason.',
+    labelNames: ['outcome', 'reason'] as const,
+    registers: [],
+  });
+  const inProgress = new Gauge({
+    name: 'rackwitness_fence_operations_in_progress',
+    help: 'Fence operations running now.',
+    registers: [],
+    collect() {
+      this.set(fencer?.inProgress().length ?? 0);
+    },
+  });
+
+  const onAttempt = (a: Attempt) => {
+    if (a.outcome === 'accepted') apiCounts.accepted++;
+    else apiCounts.refused++;
+    apiRequests.inc({ outcome: a.outcome, reason: a.reason ?? '' });
+    const fields = {
+      addr: a.addr,
+      method: a.method,
+      path: a.path,
+      key_id: a.keyId,
+      target: a.target,
+      action: a.action,
+      status: a.status,
+    };
+    if (a.outcome === 'accepted') {
+      ctx.log.info({ ...fields, outcome: 'accepted' }, 'fence API request accepted');
+      return;
+    }
+    ctx.log.warn({ ...fields, outcome: 'refused', reason: a.reason }, `fence API request refused: ${a.reason}`);
+    const key = `${a.addr}/${a.reason}`;
+    const now = Date.now();
+    if (a.reason === 'rate-limited' && now - (lastRateEvent.get(key) ?? 0) < 60_000) return;
+    lastRateEvent.set(key, now);
+    ctx.events.record(
+      NAME,
+      'fence.api.refused',
+      `Refused a fence API request from ${a.addr} (${a.method} ${a.path}${a.target ? `, target ${a.target}` : ''}): ${a.reason}.`,
+      { addr: a.addr, reason: a.reason, key_id: a.keyId, target: a.target, action: a.action },
+    );
+  };
+
+  const checkDevices = async (): Promise<void> => {
+    const c = cfg;
+    if (!c) return;
+    // every plug referenced by a level; level-1 reads double as the target's power state
+    const refs = new Map<string, Set<string>>();
+    for (const t of Object.values(c.targets))
+      for (const l of t.levels)
+        for (const p of l.plugs) refs.set(p.device, (refs.get(p.device) ?? new Set()).add(p.plug));
+    const readings = new Map<string, PowerState | 'unknown'>();
+    await Promise.all(
+      [...drivers].map(async ([name, drv]) => {
+        const plugs = [...(refs.get(name) ?? [])];
+        let ok = plugs.length > 0;
+        let error: string | undefined = plugs.length ? undefined : 'no target uses this device';
+        for (const plug of plugs) {
+          const signal = AbortSignal.timeout(c.command_timeout_s * 1000);
+          try {
+            readings.set(`${name}/${plug}`, await drv.status(plug, signal));
+          } catch (e) {
+            ok = false;
+            error = e instanceof Error ? e.message : String(e);
+            readings.set(`${name}/${plug}`, 'unknown');
+          }
+        }
+        const d = devices.get(name);
+        if (!d) return;
+        if (plugs.length && (d.up === undefined ? !ok : d.up !== ok)) {
+          ctx.events.record(
+            NAME,
+            ok ? 'fence.device.up' : 'fence.device.down',
+            ok ? `Power device ${name} answers again.` : `Power device ${name} does not answer: ${error}.`,
+            { device: name },
+          );
+        }
+        d.up = ok;
+        d.checked = new Date().toISOString();
+        if (error) d.error = error;
+        else delete d.error;
+      }),
+    );
+    const at = new Date().toISOString();
+    for (const [target, t] of Object.entries(c.targets)) {
+      if (fencer?.isRunning(target)) continue;
+      const first = t.levels[0];
+      if (!first) continue;
+      const states = first.plugs.map((p) => readings.get(`${p.device}/${p.plug}`) ?? 'unknown');
+      const s: PowerState | 'unknown' = states.includes('unknown') ? 'unknown' : states.includes('on') ? 'on' : 'off';
+      power.set(target, { state: s, at });
+    }
+    refreshHealth();
+    ctx.changed();
+  };
+
+  const refreshHealth = () => {
+    const c = cfg;
+    if (!c || stopped) return;
+    const bad: string[] = [];
+    for (const [target, t] of Object.entries(c.targets)) {
+      const usable = t.levels.some((l) => l.plugs.every((p) => devices.get(p.device)?.up !== false));
+      if (!usable) bad.push(target);
+    }
+    const down = [...devices].filter(([, d]) => d.up === false).map(([n]) => n);
+    if (bad.length)
+      state = {
+        state: 'degraded',
+        reason: `no usable fencing level for ${bad.join(', ')} (device down: ${down.join(', ')})`,
+      };
+    else if (down.length) state = { state: 'degraded', reason: `power device down: ${down.join(', ')}` };
+    else state = { state: 'ok' };
+  };
+
+  const targetSnapshot = (target: string) => {
+    const c = cfg as FencingConfig;
+    const t = c.targets[target];
+    const last = journal?.history(1, target)[0];
+    const run = fencer?.inProgress().find((r) => r.target === target);
+    return {
+      levels: (t?.levels ?? []).map((l, i) => ({
+        level: i + 1,
+        plugs: l.plugs.map((p) => `${p.device}/${p.plug}`),
+        ...(l.description ? { description: l.description } : {}),
+      })),
+      power: power.get(target)?.state ?? 'unknown',
+      power_read_at: power.get(target)?.at,
+      in_progress: run ? { id: run.id, action: run.action, since: run.since } : undefined,
+      last_operation: last ? summarize(last) : undefined,
+      worst_case_reboot_s: worstCaseS(c, target, 'reboot'),
+    };
+  };
+
+  const snapshot = (): Record<string, unknown> => {
+    const c = cfg;
+    if (!c) return { state: state.state };
+    return {
+      targets: Object.fromEntries(Object.keys(c.targets).map((t) => [t, targetSnapshot(t)])),
+      devices: Object.fromEntries(devices),
+      api: c.api.enabled ? { host: c.api.host, port: apiPort ?? c.api.port, ...apiCounts } : { enabled: false },
+      timing: {
+        boot_delay_s: c.boot_delay_s,
+        power_timeout_s: c.power_timeout_s,
+        corosync_token_ms: c.corosync_token_ms,
+        corosync_consensus_ms: fencer?.consensusMs(),
+      },
+    };
+  };
+
+  const release = async (): Promise<void> => {
+    stopped = true;
+    if (monitorTimer) clearInterval(monitorTimer);
+    try {
+      await api?.stop();
+    } catch {
+      // stop never throws
+    }
+    try {
+      // let a running fence reach its verified result rather than cutting it in the middle
+      await fencer?.drain(((cfg?.power_timeout_s ?? 5) + (cfg?.command_timeout_s ?? 5)) * 1000);
+    } catch {
+      // stop never throws
+    }
+    for (const d of drivers.values()) {
+      try {
+        await d.close();
+      } catch {
+        // drivers' close never throws, but be sure
+      }
+    }
+    journal?.close();
+    state = { state: 'stopped' };
+  };
+
+  return {
+    name: NAME,
+    async start() {
+      const c = ctx.config.fencing;
+      if (!c) throw new Error('fencing: the config has no fencing section');
+      cfg = c;
+      for (const dc of c.devices) {
+        const name = deviceName(dc);
+        if (isSimulated(dc) && !ctx.demo && !c.allow_simulated) {
+          throw new Error(
+            `fencing.devices.${name}: a simulated ("sim") device fences nothing real; it is allowed only in the demo or with fencing.allow_simulated: true`,
+          );
+        }
+      }
+      const keys = new Map<string, Buffer>();
+      if (c.api.enabled) {
+        for (const k of c.api.keys) {
+          try {
+            keys.set(k.id, readKeyFile(k.key_file));
+          } catch (e) {
+            throw new Error(`fencing.api.keys (${k.id}): ${(e as Error).message}`);
+          }
+        }
+      }
+      for (const dc of c.devices) {
+        const name = deviceName(dc);
+        try {
+          drivers.set(name, await createDriver(dc, { log: ctx.log.child({ device: name }) }));
+        } catch (e) {
+          for (const d of drivers.values()) await d.close();
+          drivers.clear();
+          throw new Error(`fencing.devices.${name}: ${(e as Error).message}`);
+        }
+        devices.set(name, { family: dc.driver, up: undefined });
+      }
+      journal = FenceJournal.open(ctx.stateDir, c.history_max);
+      if (journal.skippedAtOpen > 0) {
+        ctx.events.record(
+          NAME,
+          'fence.journal.torn',
+          `Skipped ${journal.skippedAtOpen} unreadable line(s) in the fence journal (torn write at a crash).`,
+        );
+      }
+      for (const h of journal.interruptedAtOpen) {
+        ctx.events.record(
+          NAME,
+          'fence.interrupted',
+          `The ${h.action} of ${h.target} started at ${h.started} never finished (daemon crash or power loss); its outcome is unknown.`,
+          { id: h.id, target: h.target, action: h.action },
+        );
+      }
+      fencer = new Fencer(c, drivers, journal, {
+        onStarted(req, id) {
+          const who =
+            req.requester.via === 'api'
+              ? `${req.requester.addr}${req.requester.node ? ` (${req.requester.node})` : ''}`
+              : req.requester.via;
+          ctx.events.record(NAME, `fence.${req.action}`, `Starting ${req.action} of ${req.target}, asked by ${who}.`, {
+            id,
+            target: req.target,
+            action: req.action,
+            requester: req.requester,
+          });
+          ctx.changed();
+        },
+        onDecision(req, id, d) {
+          ctx.log.info({ id, target: req.target, action: req.action, row: d.row }, d.reason);
+        },
+        onFinished(req, res) {
+          opsTotal.inc({ target: req.target, action: req.action, result: res.result });
+          if (res.result !== 'refused') opDuration.observe({ action: req.action }, res.duration_ms / 1000);
+          if (res.power && (res.result === 'success' || res.power === 'off'))
+            power.set(req.target, { state: res.power, at: new Date().toISOString() });
+          ctx.events.record(NAME, `fence.${res.result}`, sentence(res), {
+            id: res.id,
+            target: res.target,
+            action: res.action,
+            result: res.result,
+            level: res.level,
+            verified_by: res.verified_by,
+            duration_ms: res.duration_ms,
+          });
+          ctx.changed();
+        },
+      });
+      ctx.metrics.registerMetric(opsTotal);
+      ctx.metrics.registerMetric(opDuration);
+      ctx.metrics.registerMetric(deviceUp);
+      ctx.metrics.registerMetric(apiRequests);
+      ctx.metrics.registerMetric(inProgress);
+
+      ctx.handle('fence.run', async (params) => {
+        const target = String(params.target ?? '');
+        const action = String(params.action ?? 'reboot');
+        if (!(fenceActions as readonly string[]).includes(action))
+          throw new Error(`action must be one of ${fenceActions.join(', ')}`);
+        try {
+          return await (fencer as Fencer).run({
+            target,
+            action: action as FenceAction,
+            requester: { via: 'cli', ...(typeof params.user === 'string' ? { who: params.user } : {}) },
+          });
+        } catch (e) {
+          if (e instanceof UnknownTargetError)
+            throw new Error(`${e.message}; configured: ${(fencer as Fencer).targets().join(', ') || 'none'}`);
+          throw e;
+        }
+      });
+      ctx.handle('fence.history', async (params) => {
+        const limit = typeof params.limit === 'number' ? Math.max(1, Math.min(100_000, params.limit)) : 50;
+        const target = typeof params.target === 'string' ? params.target : undefined;
+        return { entries: (journal as FenceJournal).history(limit, target) };
+      });
+      ctx.handle('fence.status', async () => snapshot());
+      ctx.handle('fence.sim', async (params) => {
+        const name = String(params.device ?? '');
+        const drv = drivers.get(name);
+        if (drv?.family !== 'sim') throw new Error(`"${name}" is not a simulated device`);
+        const sim = drv as SimDriver;
+        if (params.fault !== undefined) {
+          if (!(simFaults as readonly string[]).includes(String(params.fault)))
+            throw new Error(`fault must be one of ${simFaults.join(', ')}`);
+          sim.setFault(params.fault as SimFault);
+          ctx.events.record(
+            NAME,
+            'fence.sim.fault',
+            `Simulated device ${name} now behaves as "${String(params.fault)}".`,
+          );
+        }
+        return { device: name, fault: sim.fault() };
+      });
+
+      if (c.api.enabled) {
+        api = new FenceApi({
+          host: c.api.host,
+          port: c.api.port,
+          keys,
+          clockSkewMs: c.api.clock_skew_s * 1000,
+          ratePerMin: c.api.rate_per_min,
+          rateBurst: c.api.rate_burst,
+          fencer,
+          onAttempt,
+          health: () => ({
+            devices: Object.fromEntries([...devices].map(([n, d]) => [n, d.up ?? null])),
+            targets: Object.fromEntries(
+              Object.entries(c.targets).map(([t, tc]) => [
+                t,
+                tc.levels.some((l) => l.plugs.every((p) => devices.get(p.device)?.up !== false)),
+              ]),
+            ),
+          }),
+        });
+        try {
+          apiPort = await api.start();
+        } catch (e) {
+          await release();
+          throw new Error(
+            `fencing.api: cannot listen on ${c.api.host}:${c.api.port} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+          );
+        }
+      }
+      monitorRunning = checkDevices().catch(() => undefined);
+      await monitorRunning;
+      monitorTimer = setInterval(() => {
+        if (!monitorRunning) {
+          monitorRunning = checkDevices()
+            .catch(() => undefined)
+            .finally(() => {
+              monitorRunning = undefined;
+            });
+        }
+      }, c.monitor_interval_s * 1000);
+      monitorTimer.unref();
+      monitorRunning = undefined;
+      refreshHealth();
+      ctx.events.record(
+        NAME,
+        'fence.ready',
+        `Fencing ready: ${Object.keys(c.targets).length} target(s), ${drivers.size} device(s)${api ? `, agent API on ${c.api.host}:${apiPort}` : ''}.`,
+      );
+    },
+    stop: release,
+    health: () => state,
+    snapshot,
+    entities(): Entity[] {
+      const c = cfg;
+      if (!c) return [];
+      return Object.keys(c.targets).map((t) => {
+        const s = targetSnapshot(t);
+        return {
+          topic: `fencing/${t}`,
+          state: {
+            power: s.power,
+            power_read_at: s.power_read_at ?? null,
+            in_progress: s.in_progress?.action ?? null,
+            last_operation: s.last_operation ?? null,
+          },
+          ha: { component: 'sensor', name: `Fencing ${t}`, icon: 'mdi:power-plug-off' },
+        };
+      });
+    },
+  };
+};
+
+function summarize(h: HistoryEntry): Record<string, unknown> {
+  return {
+    id: h.id,
+    action: h.action,
+    result: h.result,
+    at: h.finished ?? h.started,
+    level: h.level,
+    verified_by: h.verified_by,
+    duration_ms: h.duration_ms,
+  };
+}
+
+function sentence(r: FenceResult): string {
+  const lvl = r.level ? ` at level ${r.level}` : '';
+  switch (r.result) {
+    case 'success':
+      return `${cap(r.action)} of ${r.target} succeeded${lvl} in ${(r.duration_ms / 1000).toFixed(1)} s: ${r.reason}${r.note ? ` (${r.note})` : ''}.`;
+    case 'refused':
+      return `Refused ${r.action} of ${r.target}: ${r.reason}.`;
+    default:
+      return `${cap(r.action)} of ${r.target} FAILED after ${(r.duration_ms / 1000).toFixed(1)} s: ${r.reason}${r.action === 'off' || r.action === 'reboot' ? '; the target is NOT known to be off' : ''}.`;
+  }
+}
+
+function cap(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}

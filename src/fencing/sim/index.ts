@@ -1,0 +1,172 @@
+/**
+ * A simulated power device: the demo's power switch and the core's test double. It keeps the
+ * power state of its plugs in memory, answers after a configurable latency and can be told to
+ * misbehave the ways real devices do (stuck relay, unreachable, refusing, failing power-on,
+ * flaky reads). It never pretends to be real hardware: its family is "sim" everywhere.
+ */
+import { z } from 'zod';
+import { DriverError, type PlugInfo, type PowerDriver, type PowerState } from '../driver.js';
+
+export const simFaults = ['none', 'stuck-on', 'unreachable', 'refuse', 'on-fails', 'flaky'] as const;
+export type SimFault = (typeof simFaults)[number];
+
+export const simDeviceSchema = z
+  .strictObject({
+    driver: z.literal('sim').meta({ description: 'Simulated power device (demo and tests only).' }),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, "_", "." and "-", at most 63 characters')
+      .meta({ description: 'Device name used in levels, logs, the fence journal and status.' }),
+    plugs: z
+      .array(z.string().regex(/^[A-Za-z0-9_.:-]{1,63}$/, 'letters, digits, "_", ".", ":" and "-"'))
+      .min(1)
+      .max(64)
+      .meta({ description: 'Plug names the simulated device has.' }),
+    initial: z.enum(['on', 'off']).default('on').meta({ description: 'Power state of every plug at start.' }),
+    latency_ms: z
+      .number()
+      .int()
+      .min(0)
+      .max(60_000)
+      .default(20)
+      .meta({ description: 'Time each request takes before the device answers.' }),
+    switch_delay_ms: z
+      .number()
+      .int()
+      .min(0)
+      .max(600_000)
+      .default(300)
+      .meta({ description: 'Time between an accepted off/on request and the plug actually changing state.' }),
+    fault: z.enum(simFaults).default('none').meta({
+      description:
+        'Fault mode: none; stuck-on (off accepted, power stays on); unreachable (every request times out); refuse (off/on rejected); on-fails (on rejected); flaky (every second status read times out).',
+    }),
+  })
+  .meta({ description: 'A simulated power device (family "sim").' });
+
+export type SimDeviceConfig = z.infer<typeof simDeviceSchema>;
+
+/** What a sim device did, for tests and the demo (never used as proof by the core). */
+export interface SimTransition {
+  at: number;
+  plug: string;
+  state: PowerState;
+}
+
+export interface SimDriver extends PowerDriver {
+  readonly family: 'sim';
+  setFault(fault: SimFault): void;
+  fault(): SimFault;
+  /** Sets the power state directly (like pressing the server's power button). */
+  force(plug: string, state: PowerState): void;
+  peek(plug: string): PowerState | undefined;
+  transitions(): readonly SimTransition[];
+  /** Requests received: "status plug", "off plug", ... */
+  requests(): readonly string[];
+}
+
+export function createSimDriver(cfg: SimDeviceConfig): SimDriver {
+  const device = cfg.name;
+  const power = new Map<string, PowerState>(cfg.plugs.map((p) => [p, cfg.initial]));
+  const pending = new Map<string, NodeJS.Timeout>();
+  const history: SimTransition[] = [];
+  const reqs: string[] = [];
+  let fault: SimFault = cfg.fault;
+  let reads = 0;
+  let closed = false;
+
+  const wait = (signal: AbortSignal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal.aborted) return reject(new DriverError('timeout', device, 'request aborted'));
+      const t = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, cfg.latency_ms);
+      const onAbort = () => {
+        clearTimeout(t);
+        reject(new DriverError('timeout', device, 'no answer before the deadline'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+
+  const set = (plug: string, state: PowerState) => {
+    if (power.get(plug) === state) return;
+    power.set(plug, state);
+    history.push({ at: Date.now(), plug, state });
+  };
+
+  const request = async (what: string, plug: string | undefined, signal: AbortSignal) => {
+    reqs.push(plug === undefined ? what : `${what} ${plug}`);
+    if (closed) throw new DriverError('io', device, 'driver closed');
+    if (fault === 'unreachable') {
+      // an unreachable device never answers: wait for the caller's deadline
+      await new Promise<void>((_, reject) => {
+        const onAbort = () => reject(new DriverError('timeout', device, 'no answer (simulated unreachable device)'));
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      });
+    }
+    await wait(signal);
+    if (plug !== undefined && !power.has(plug)) throw new DriverError('no-such-plug', device, `no plug "${plug}"`);
+  };
+
+  const schedule = (plug: string, state: PowerState) => {
+    const old = pending.get(plug);
+    if (old) clearTimeout(old);
+    if (cfg.switch_delay_ms === 0) {
+      set(plug, state);
+      return;
+    }
+    const t = setTimeout(() => {
+      pending.delete(plug);
+      set(plug, state);
+    }, cfg.switch_delay_ms);
+    t.unref();
+    pending.set(plug, t);
+  };
+
+  return {
+    family: 'sim',
+    device,
+    async status(plug, signal) {
+      await request('status', plug, signal);
+      reads++;
+      if (fault === 'flaky' && reads % 2 === 0)
+        throw new DriverError('timeout', device, 'no answer (simulated flaky link)');
+      return power.get(plug) as PowerState;
+    },
+    async off(plug, signal) {
+      await request('off', plug, signal);
+      if (fault === 'refuse') throw new DriverError('refused', device, `off of plug "${plug}" rejected (simulated)`);
+      if (fault === 'stuck-on') return; // accepted, relay welded
+      schedule(plug, 'off');
+    },
+    async on(plug, signal) {
+      await request('on', plug, signal);
+      if (fault === 'refuse' || fault === 'on-fails') {
+        throw new DriverError('refused', device, `on of plug "${plug}" rejected (simulated)`);
+      }
+      schedule(plug, 'on');
+    },
+    async list(signal): Promise<PlugInfo[]> {
+      await request('list', undefined, signal);
+      return [...power].map(([plug, state]) => ({ plug, state }));
+    },
+    async close() {
+      closed = true;
+      for (const t of pending.values()) clearTimeout(t);
+      pending.clear();
+    },
+    setFault(f) {
+      fault = f;
+    },
+    fault: () => fault,
+    force(plug, state) {
+      if (!power.has(plug)) throw new DriverError('no-such-plug', device, `no plug "${plug}"`);
+      set(plug, state);
+    },
+    peek: (plug) => power.get(plug),
+    transitions: () => history,
+    requests: () => reqs,
+  };
+}

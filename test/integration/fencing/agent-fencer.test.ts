@@ -1,0 +1,268 @@
+/**
+ * fence_rackwitness end to end: the fencing service (real HTTP API, sim devices, journal) runs
+ * in this process; the compiled agent runs as a child exactly as pacemaker-fenced runs it (no
+ * argv, key=value on stdin); and finally through the REAL fencer: pacemaker-fenced in
+ * stand-alone mode inside a network namespace of ours, with the agent installed as
+ * /usr/sbin/fence_rackwitness for the duration of the file.
+ */
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { signedHeaders } from '../../../src/fencing/protocol.js';
+import { onCleanup, sleep, spawnProc, until } from '../../fixtures/proc.js';
+import { type Harness, TEST_KEY as KEY, run, startFencing } from './fencing-harness.js';
+
+describe('fence_rackwitness against the running fencing service', () => {
+  let h: Harness;
+  let dir = '';
+  let port = 0;
+  let keyFile = '';
+  let agentJs = '';
+  const agent = (stdin: string, env: NodeJS.ProcessEnv = {}) => h.agent(stdin, env);
+  const base = () => h.base();
+
+  beforeAll(async () => {
+    h = await startFencing(
+      `  corosync_token_ms: 100
+  corosync_consensus_ms: 120
+  boot_delay_s: 0.5
+  power_timeout_s: 1.5
+  poll_interval_ms: 100
+  command_timeout_s: 1
+  allow_simulated: true
+  devices:
+    - {driver: sim, name: bmc-a, plugs: [chassis], latency_ms: 5, switch_delay_ms: 150}
+    - {driver: sim, name: pdu1, plugs: ['1', '2'], latency_ms: 5, switch_delay_ms: 100}
+  targets:
+    node-a:
+      levels:
+        - {plugs: [{device: bmc-a, plug: chassis}]}
+        - {plugs: [{device: pdu1, plug: '1'}]}
+    node-b:
+      levels:
+        - {plugs: [{device: pdu1, plug: '2'}]}`,
+      '0.0.0.0',
+    );
+    ({ dir, port, keyFile, agentJs } = h);
+    // faults are injected through the service's own control method (fence.sim); results are
+    // read from the agent, the journal file and the events file, never from driver internals
+    expect(await h.handlers.get('fence.sim')?.({ device: 'bmc-a' })).toEqual({ device: 'bmc-a', fault: 'none' });
+  });
+
+  const setFault = (device: string, fault: string) => h.handlers.get('fence.sim')?.({ device, fault });
+  const journal = () => h.journal();
+
+  it('metadata validates against fence-agents’ metadata.rng (stdin and -o)', async () => {
+    const rng = '/usr/share/cluster/relaxng/metadata.rng';
+    const a = await agent('action=metadata\n');
+    expect(a.code).toBe(0);
+    const b = await run(process.execPath, [agentJs, '-o', 'metadata']);
+    expect(b.stdout).toBe(a.stdout);
+    writeFileSync(join(dir, 'meta.xml'), a.stdout);
+    const lint = await run('xmllint', ['--noout', '--relaxng', rng, join(dir, 'meta.xml')]);
+    expect(lint.stderr).toMatch(/validates/);
+    expect(lint.code).toBe(0);
+    expect(a.stdout).toMatch(/<parameter name="plug" unique="0" required="1" obsoletes="port">/);
+    expect(a.stdout).toMatch(/<parameter name="port" unique="0" required="1" deprecated="1">/);
+    expect(a.stdout).toMatch(/<action name="on" automatic="0"\/>/);
+  });
+
+  it('validate-all and option errors behave as fence-agents (unknown stdin keys ignored, CLI strict)', async () => {
+    const ok = await agent(`action=validate-all\n${base()}plug=node-a\nbogus_option=1\n`);
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toMatch(/Ignoring unknown option 'bogus_option=1'/);
+    expect((await agent('action=validate-all\nplug=node-a\n')).code).toBe(1);
+    const bad = await agent(`action=bogus\n${base()}`);
+    expect([bad.code, bad.stderr]).toEqual([1, expect.stringMatching(/Unrecognised action 'bogus'/)]);
+    expect((await run(process.execPath, [agentJs, '--no-such-option'])).code).toBe(1);
+  });
+
+  it('status / off / status / on through stdin as pacemaker-fenced sends it (port= and plug=)', async () => {
+    let r = await agent(`action=status\n${base()}port=node-a\nnodename=node-a\n`);
+    expect([r.code, r.stdout]).toEqual([0, 'Status: ON\n']);
+    r = await agent(`nodename=node-a\n${base()}action=off\nport=node-a\n`, { PCMK_service: 'pacemaker-fenced' });
+    expect([r.code, r.stdout]).toEqual([0, 'Success: Powered OFF\n']);
+    r = await agent(`action=status\n${base()}plug=node-a\n`);
+    expect([r.code, r.stdout]).toEqual([2, 'Status: OFF\n']);
+    r = await agent(`action=off\n${base()}plug=node-a\n`);
+    expect([r.code, r.stdout]).toEqual([0, 'Success: Already OFF\n']);
+    r = await run(process.execPath, [
+      agentJs,
+      '-a',
+      '127.0.0.1',
+      '-u',
+      String(port),
+      '-k',
+      keyFile,
+      '-n',
+      'node-a',
+      '-o',
+      'on',
+    ]);
+    expect([r.code, r.stdout]).toEqual([0, 'Success: Powered ON\n']);
+    const last = journal().at(-1);
+    expect(last).toMatchObject({
+      target: 'node-a',
+      action: 'on',
+      result: 'success',
+      requester: { via: 'api', who: 'cluster', addr: '127.0.0.1' },
+    });
+    r = await agent(`action=list\n${base()}`);
+    expect([r.code, r.stdout]).toEqual([0, 'node-a,node-a\nnode-b,node-b\n']);
+    r = await agent(`action=monitor\n${base()}`);
+    expect(r.code).toBe(0);
+  });
+
+  it('a target that never reaches off is a failure (every level), never a success', async () => {
+    await setFault('bmc-a', 'stuck-on');
+    await setFault('pdu1', 'stuck-on');
+    try {
+      const r = await agent(`action=off\n${base()}port=node-a\n`);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/Failed: off of node-a failed on the box: every level failed/);
+      const st = await agent(`action=status\n${base()}port=node-a\n`);
+      expect(st.stdout).toBe('Status: ON\n');
+      expect(journal().at(-2)).toMatchObject({ target: 'node-a', action: 'off', result: 'failed' });
+    } finally {
+      await setFault('bmc-a', 'none');
+      await setFault('pdu1', 'none');
+    }
+  });
+
+  it('the IPMI level failing falls through to the PDU outlet; verified_by names it', async () => {
+    await setFault('bmc-a', 'unreachable');
+    try {
+      const r = await agent(`action=off\n${base()}port=node-a\n`);
+      expect([r.code, r.stdout]).toEqual([0, 'Success: Powered OFF\n']);
+      expect(journal().at(-1)).toMatchObject({ result: 'success', level: 2, verified_by: 'read off: pdu1/1 (sim)' });
+    } finally {
+      await setFault('bmc-a', 'none');
+    }
+    const st = await h.handlers.get('fence.run')?.({ target: 'node-a', action: 'on' });
+    expect(st).toMatchObject({ result: 'success', power: 'on' });
+  });
+
+  it('a wrong key, an unknown target and a replayed request are refused and act on nothing', async () => {
+    const wrong = join(dir, 'wrong.key');
+    writeFileSync(wrong, 'another-key-another-key-another-key-xyz\n', { mode: 0o600 });
+    const before = journal().length;
+    let r = await agent(`action=off\nip=127.0.0.1\nipport=${port}\nkey_file=${wrong}\nport=node-b\n`);
+    expect([r.code, r.stderr]).toEqual([1, expect.stringMatching(/refused the request \(HTTP 401 bad-signature\)/)]);
+    r = await agent(`action=off\n${base()}port=node-z\n`);
+    expect([r.code, r.stderr]).toEqual([1, expect.stringMatching(/HTTP 404 unknown-target/)]);
+    // replay: send the very same signed request twice
+    const body = JSON.stringify({ target: 'node-b', action: 'status' });
+    const headers = signedHeaders(Buffer.from(KEY), 'cluster', 'POST', '/v1/fence', body);
+    const post = () =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/fence', headers }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    expect(await post()).toBe(200);
+    expect(await post()).toBe(401);
+    expect(journal().length).toBe(before + 1); // only the first status ran
+    const events = readFileSync(join(dir, 'state', 'events.jsonl'), 'utf8');
+    expect(events).toMatch(/bad-signature/);
+    expect(events).toMatch(/replay/);
+  });
+
+  describe('through the real pacemaker-fenced (stand-alone mode, own network namespace)', () => {
+    const ns = `rwfence-${process.pid % 100000}`;
+    const hostIf = `rwfh${process.pid % 100000}`;
+    const nsIf = `rwfn${process.pid % 100000}`;
+    const net = `10.213.${process.pid % 250}`;
+    const installed = '/usr/sbin/fence_rackwitness';
+    const fenceLog = join(dir, 'fenced.log');
+    const inNs = (cmd: string, args: string[], timeoutMs = 60_000) =>
+      run('ip', ['netns', 'exec', ns, cmd, ...args], undefined, undefined, timeoutMs);
+
+    beforeAll(async () => {
+      expect(existsSync(installed), `${installed} already exists; refusing to overwrite it`).toBe(false);
+      onCleanup(() => {
+        rmSync(installed, { force: true });
+      });
+      writeFileSync(installed, `#!/bin/sh\nexec ${process.execPath} ${agentJs} "$@"\n`, { mode: 0o755 });
+      chmodSync(installed, 0o755);
+      onCleanup(async () => {
+        await run('ip', ['netns', 'del', ns]);
+        await run('ip', ['link', 'del', hostIf]);
+      });
+      for (const args of [
+        ['netns', 'add', ns],
+        ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', nsIf],
+        ['link', 'set', nsIf, 'netns', ns],
+        ['addr', 'add', `${net}.1/30`, 'dev', hostIf],
+        ['link', 'set', hostIf, 'up'],
+        ['-n', ns, 'addr', 'add', `${net}.2/30`, 'dev', nsIf],
+        ['-n', ns, 'link', 'set', nsIf, 'up'],
+        ['-n', ns, 'link', 'set', 'lo', 'up'],
+      ]) {
+        const r = await run('ip', args);
+        expect(r.code, `ip ${args.join(' ')}: ${r.stderr}`).toBe(0);
+      }
+      spawnProc('ip', ['netns', 'exec', ns, '/usr/lib/pacemaker/pacemaker-fenced', '-s', '-l', fenceLog]);
+      await until(
+        () => existsSync(fenceLog) && /accepting connections/.test(readFileSync(fenceLog, 'utf8')),
+        20_000,
+        100,
+      );
+      const reg = await inNs('stonith_admin', [
+        '--register',
+        'rw1',
+        '--agent',
+        'fence_rackwitness',
+        '-o',
+        `ip=${net}.1`,
+        '-o',
+        `ipport=${port}`,
+        '-o',
+        `key_file=${keyFile}`,
+        '-o',
+        'key_id=cluster',
+        '-o',
+        'pcmk_host_list=node-a node-b',
+      ]);
+      expect(reg.code, reg.stderr + reg.stdout).toBe(0);
+    });
+
+    it('stonith_admin --reboot node-a: off verified, boot delay, on; journaled with the fencer as requester', async () => {
+      const r = await inNs('stonith_admin', ['--reboot', 'node-a', '--timeout', '40'], 60_000);
+      expect(r.code, `${r.stdout}${r.stderr}\n${readFileSync(fenceLog, 'utf8').slice(-3000)}`).toBe(0);
+      const last = journal().at(-1);
+      expect(last).toMatchObject({
+        target: 'node-a',
+        action: 'reboot',
+        result: 'success',
+        level: 1,
+        requester: { addr: `${net}.2` },
+      });
+      expect(last?.verified_by).toMatch(/^read off, then on: bmc-a\/chassis/);
+      const st = await h.handlers.get('fence.run')?.({ target: 'node-a', action: 'status' });
+      expect(st).toMatchObject({ power: 'on' });
+    });
+
+    it('stonith_admin --fence (off) of a node whose outlet never goes off fails; the node is not reported fenced', async () => {
+      await setFault('pdu1', 'stuck-on');
+      try {
+        const r = await inNs('stonith_admin', ['--fence', 'node-b', '--timeout', '20'], 40_000);
+        expect(r.code, `${r.stdout}${r.stderr}\n${readFileSync(fenceLog, 'utf8').slice(-3000)}`).not.toBe(0);
+        const mine = journal().filter((h) => h.target === 'node-b' && h.action === 'off');
+        expect(mine.length, `${r.stdout}${r.stderr}\n${readFileSync(fenceLog, 'utf8').slice(-3000)}`).toBeGreaterThan(
+          0,
+        );
+        expect(mine.every((h) => h.result === 'failed')).toBe(true);
+        const hist = await inNs('stonith_admin', ['--history', 'node-b']);
+        expect(hist.stdout).not.toMatch(/was able to turn off node node-b/);
+      } finally {
+        await setFault('pdu1', 'none');
+        await sleep(10);
+      }
+    });
+  });
+});

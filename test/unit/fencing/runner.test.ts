@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import type { PowerDriver } from '../../../src/fencing/driver.js';
+import { runOperation, type Timing } from '../../../src/fencing/runner.js';
+import { createSimDriver, type SimDriver, simDeviceSchema } from '../../../src/fencing/sim/index.js';
+
+const timing: Timing = { powerTimeoutMs: 300, pollIntervalMs: 10, commandTimeoutMs: 100, bootDelayMs: 30 };
+
+function sim(name: string, over: Record<string, unknown> = {}): SimDriver {
+  return createSimDriver(
+    simDeviceSchema.parse({
+      driver: 'sim',
+      name,
+      plugs: ['chassis', '3', '4'],
+      latency_ms: 0,
+      switch_delay_ms: 20,
+      ...over,
+    }),
+  );
+}
+
+function drivers(...d: PowerDriver[]): Map<string, PowerDriver> {
+  return new Map(d.map((x) => [x.device, x]));
+}
+
+describe('fence operation runner (sim devices)', () => {
+  it('off: switches off and succeeds only after reading off', async () => {
+    const bmc = sim('bmc');
+    const out = await runOperation({
+      action: 'off',
+      levels: [{ plugs: [{ device: 'bmc', plug: 'chassis' }] }],
+      drivers: drivers(bmc),
+      timing,
+    });
+    expect(out.result).toBe('success');
+    expect(out.power).toBe('off');
+    expect(out.level).toBe(1);
+    expect(out.verified_by).toMatch(/^read off: bmc\/chassis \(sim\)/);
+    expect(bmc.peek('chassis')).toBe('off');
+    expect(bmc.requests()[0]).toBe('status chassis');
+  });
+
+  it('off on an already-off plug succeeds without sending off', async () => {
+    const bmc = sim('bmc', { initial: 'off' });
+    const out = await runOperation({
+      action: 'off',
+      levels: [{ plugs: [{ device: 'bmc', plug: 'chassis' }] }],
+      drivers: drivers(bmc),
+      timing,
+    });
+    expect(out).toMatchObject({ result: 'success', power: 'off', note: 'already off' });
+    expect(bmc.requests()).toEqual(['status chassis']);
+  });
+
+  it('a stuck relay that never reaches off is a failure, never a success', async () => {
+    const bmc = sim('bmc', { fault: 'stuck-on' });
+    const out = await runOperation({
+      action: 'off',
+      levels: [{ plugs: [{ device: 'bmc', plug: 'chassis' }] }],
+      drivers: drivers(bmc),
+      timing,
+    });
+    expect(out.result).toBe('failed');
+    expect(out.verified_by).toBeUndefined();
+    expect(out.steps.map((s) => s.row)).toContain('off.timeout');
+    expect(bmc.peek('chassis')).toBe('on');
+  });
+
+  it('a failing level falls through to the next (IPMI unreachable → both PDU outlets)', async () => {
+    const bmc = sim('bmc', { fault: 'unreachable' });
+    const pdu1 = sim('pdu1');
+    const pdu2 = sim('pdu2');
+    const out = await runOperation({
+      action: 'off',
+      levels: [
+        { plugs: [{ device: 'bmc', plug: 'chassis' }] },
+        {
+          plugs: [
+            { device: 'pdu1', plug: '3' },
+            { device: 'pdu2', plug: '3' },
+          ],
+        },
+      ],
+      drivers: drivers(bmc, pdu1, pdu2),
+      timing,
+    });
+    expect(out).toMatchObject({ result: 'success', level: 2, power: 'off' });
+    expect(out.steps.map((s) => s.row)).toEqual(
+      expect.arrayContaining(['read.unreadable', 'level.next', 'off.verified-off']),
+    );
+    expect([pdu1.peek('3'), pdu2.peek('3')]).toEqual(['off', 'off']);
+  });
+
+  it('reboot of a dual-PSU server: both outlets read off before either is switched on', async () => {
+    const pdu1 = sim('pdu1', { switch_delay_ms: 5 });
+    const pdu2 = sim('pdu2', { switch_delay_ms: 60 });
+    const out = await runOperation({
+      action: 'reboot',
+      levels: [
+        {
+          plugs: [
+            { device: 'pdu1', plug: '4' },
+            { device: 'pdu2', plug: '4' },
+          ],
+        },
+      ],
+      drivers: drivers(pdu1, pdu2),
+      timing,
+    });
+    expect(out).toMatchObject({ result: 'success', power: 'on', note: 'rebooted' });
+    const t = [...pdu1.transitions(), ...pdu2.transitions()];
+    const lastOff = Math.max(...t.filter((x) => x.state === 'off').map((x) => x.at));
+    const firstOn = Math.min(...t.filter((x) => x.state === 'on').map((x) => x.at));
+    expect(t.filter((x) => x.state === 'off')).toHaveLength(2);
+    expect(firstOn).toBeGreaterThanOrEqual(lastOff);
+    expect(pdu1.requests().findIndex((r) => r.startsWith('on'))).toBeGreaterThan(
+      pdu1.requests().findIndex((r) => r.startsWith('off')),
+    );
+  });
+
+  it('reboot succeeds when off was verified even though power-on fails', async () => {
+    const bmc = sim('bmc', { fault: 'on-fails' });
+    const out = await runOperation({
+      action: 'reboot',
+      levels: [{ plugs: [{ device: 'bmc', plug: 'chassis' }] }],
+      drivers: drivers(bmc),
+      timing,
+    });
+    expect(out).toMatchObject({ result: 'success', power: 'off', note: 'power-on refused after a verified off' });
+    expect(bmc.peek('chassis')).toBe('off');
+  });
+
+  it('flaky reads do not break verification, a refused off fails the level', async () => {
+    const flaky = sim('bmc', { fault: 'flaky' });
+    const ok = await runOperation({
+      action: 'off',
+      levels: [{ plugs: [{ device: 'bmc', plug: 'chassis' }] }],
+      drivers: drivers(flaky),
+      timing,
+    });
+    expect(ok.result).toBe('success');
+    const refusing = sim('bmc', { fault: 'refuse' });
+    const bad = await runOperation({
+      action: 'off',
+      levels: [{ plugs: [{ device: 'bmc', plug: 'chassis' }] }],
+      drivers: drivers(refusing),
+      timing,
+    });
+    expect(bad).toMatchObject({ result: 'failed' });
+    expect(bad.steps.map((s) => s.row)).toContain('off.refused');
+  });
+
+  it('status reads without acting; a device missing from the driver map fails cleanly', async () => {
+    const bmc = sim('bmc', { initial: 'off' });
+    const st = await runOperation({
+      action: 'status',
+      levels: [{ plugs: [{ device: 'bmc', plug: 'chassis' }] }],
+      drivers: drivers(bmc),
+      timing,
+    });
+    expect(st).toMatchObject({ result: 'success', power: 'off' });
+    expect(bmc.requests()).toEqual(['status chassis']);
+    const none = await runOperation({
+      action: 'off',
+      levels: [{ plugs: [{ device: 'gone', plug: '1' }] }],
+      drivers: drivers(),
+      timing,
+    });
+    expect(none.result).toBe('failed');
+  });
+});

@@ -1,0 +1,113 @@
+import { writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { loadConfigText } from '../../../src/config/load.js';
+import { EventLog } from '../../../src/daemon/events.js';
+import type { ControlHandler, ServiceContext } from '../../../src/daemon/service.js';
+import { createFencingService } from '../../../src/fencing/service.js';
+import { cleanupDir, onCleanup, tempDir, until } from '../../fixtures/proc.js';
+
+function context(fencing: string, demo = false) {
+  const dir = cleanupDir(tempDir());
+  const { config } = loadConfigText(
+    `box: {state_dir: ${dir}}\nstatus: {enabled: false}\nfencing:\n${fencing}`,
+    '(inline)',
+  );
+  const handlers = new Map<string, ControlHandler>();
+  const events = new EventLog(dir, 1000);
+  const metrics = new Registry();
+  const ctx: ServiceContext = {
+    config,
+    log: pino({ level: 'silent' }),
+    events,
+    metrics,
+    stateDir: join(dir),
+    changed: () => undefined,
+    health: () => ({}),
+    handle: (m, h) => handlers.set(m, h),
+    demo,
+    daemon: { status: () => ({}) as never, entities: () => [], onChange: () => () => undefined },
+  };
+  return { ctx, handlers, events, metrics };
+}
+
+const section = (extra: string) => `  corosync_token_ms: 100
+  corosync_consensus_ms: 100
+  boot_delay_s: 0.3
+  power_timeout_s: 1
+  poll_interval_ms: 50
+  command_timeout_s: 0.2
+  monitor_interval_s: 1
+  api: {enabled: false}
+${extra}
+  devices:
+    - {driver: sim, name: bmc-a, plugs: [chassis], latency_ms: 1, switch_delay_ms: 10, fault: unreachable}
+  targets:
+    node-a: {levels: [{plugs: [{device: bmc-a, plug: chassis}]}]}
+`;
+
+describe('fencing service', () => {
+  it('refuses a simulated device outside the demo, naming it', async () => {
+    const { ctx } = context(section(''));
+    await expect(createFencingService(ctx).start()).rejects.toThrow(
+      /fencing\.devices\.bmc-a: a simulated \("sim"\) device/,
+    );
+  });
+
+  it('fails to start naming the API address when the port is taken, and releases what it took', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    onCleanup(() => new Promise<void>((r) => blocker.close(() => r())));
+    const port = (blocker.address() as AddressInfo).port;
+    const dir = cleanupDir(tempDir());
+    writeFileSync(join(dir, 'k'), 'k'.repeat(40), { mode: 0o600 });
+    const { ctx } = context(
+      section('').replace(
+        'api: {enabled: false}',
+        `api: {host: 127.0.0.1, port: ${port}, keys: [{id: c, key_file: ${join(dir, 'k')}}]}`,
+      ),
+      true,
+    );
+    const svc = createFencingService(ctx);
+    await expect(svc.start()).rejects.toThrow(
+      new RegExp(`fencing\\.api: cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\)`),
+    );
+    expect(svc.health().state).toBe('stopped');
+  });
+
+  it('reports a device that does not answer (health, event, metric) and its recovery', async () => {
+    const { ctx, handlers, events, metrics } = context(section(''), true);
+    const svc = createFencingService(ctx);
+    await svc.start();
+    onCleanup(() => svc.stop());
+    expect(svc.health()).toMatchObject({
+      state: 'degraded',
+      reason: expect.stringMatching(/no usable fencing level for node-a/),
+    });
+    expect(events.list().map((e) => e.kind)).toContain('fence.device.down');
+    expect(await metrics.getSingleMetricAsString('rackwitness_fence_device_up')).toMatch(/device="bmc-a"} 0/);
+    await handlers.get('fence.sim')?.({ device: 'bmc-a', fault: 'none' });
+    await until(() => svc.health().state === 'ok', 10_000, 50);
+    expect(events.list().map((e) => e.kind)).toContain('fence.device.up');
+    const r = await handlers.get('fence.run')?.({ target: 'node-a', action: 'off' });
+    expect(r).toMatchObject({ result: 'success', power: 'off' });
+    expect(svc.entities?.()).toEqual([
+      expect.objectContaining({
+        topic: 'fencing/node-a',
+        state: expect.objectContaining({
+          power: 'off',
+          last_operation: expect.objectContaining({ action: 'off', result: 'success' }),
+        }),
+      }),
+    ]);
+    expect(events.list().find((e) => e.kind === 'fence.success')?.sentence).toMatch(
+      /^Off of node-a succeeded at level 1 in/,
+    );
+    await svc.stop();
+    expect(svc.health().state).toBe('stopped');
+  });
+});
