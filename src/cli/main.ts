@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerFencingCli } from '../fencing/cli.js';
 import { registerIpmiCli } from '../fencing/ipmi/cli.js';
+import { registerPduCli } from '../fencing/pdu-cli.js';
 import { VERSION } from '../version.js';
 import { registerWatchdogCli } from '../watchdog/cli.js';
 import { registerCoreCli } from './core-commands.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerFencingCli(program);
   registerWatchdogCli(program);
   registerIpmiCli(program);
+  registerPduCli(program);
   // <cli:register> capabilities call their register function above this line
   return program;
 }

@@ -5,13 +5,19 @@
  * Adding a family = one import and one entry below, and one row in drivers.ts.
  */
 import { z } from 'zod';
+import { apcSnmpDeviceSchema } from './apc-snmp/config.js';
+import { gpioRelayDeviceSchema } from './gpio-relay/index.js';
 import { ipmiDeviceSchema } from './ipmi/config.js';
+import { pduSerialDeviceSchema } from './pdu-serial/config.js';
 import { simDeviceSchema } from './sim/index.js';
 
 export const deviceSchema = z
   .discriminatedUnion('driver', [
     simDeviceSchema,
     ipmiDeviceSchema,
+    apcSnmpDeviceSchema,
+    pduSerialDeviceSchema,
+    gpioRelayDeviceSchema,
     // <fencing:schemas> power device families add their schema above this line
   ])
   .meta({ description: 'A power device; `driver` selects the family and the keys it takes.' });

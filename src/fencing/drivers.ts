@@ -30,6 +30,9 @@ interface Family {
 export const families: Record<string, Family> = {
   sim: { load: async () => (await import('./sim/index.js')).createSimDriver as AnyFactory, simulated: true },
   ipmi: { load: async () => (await import('./ipmi/index.js')).createIpmiDriver as AnyFactory },
+  'apc-snmp': { load: async () => (await import('./apc-snmp/index.js')).createApcSnmpDriver as AnyFactory },
+  'pdu-serial': { load: async () => (await import('./pdu-serial/index.js')).createPduSerialDriver as AnyFactory },
+  'gpio-relay': { load: async () => (await import('./gpio-relay/index.js')).createGpioRelayDriver as AnyFactory },
   // <fencing:families> power device families add their row above this line
 };
 
