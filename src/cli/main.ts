@@ -5,6 +5,7 @@
  * (0 ok, 1 degraded, 2 failed, 3 daemon unreachable).
  */
 import { Command, CommanderError } from 'commander';
+import { registerArbitratorCli } from '../arbitrator/cli.js';
 import { registerFencingCli } from '../fencing/cli.js';
 import { registerIpmiCli } from '../fencing/ipmi/cli.js';
 import { registerPduCli } from '../fencing/pdu-cli.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerCoreCli(program);
+  registerArbitratorCli(program);
   registerFencingCli(program);
   registerWatchdogCli(program);
   registerIpmiCli(program);

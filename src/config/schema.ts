@@ -4,6 +4,7 @@
  * (RACKWITNESS_<PATH>), the exported JSON Schema and docs/config.md.
  */
 import { z } from 'zod';
+import { arbitratorConfigSchema, arbitratorRules } from '../arbitrator/config.js';
 import { boardConfigSchema, boardRules } from '../board/config.js';
 import { fencingConfigSchema, fencingRules } from '../fencing/config.js';
 import { statusConfigSchema, statusRules } from '../status/config.js';
@@ -69,6 +70,7 @@ export const configSchema = z
     events: eventsSchema,
     daemon: daemonSchema,
     status: statusConfigSchema,
+    arbitrator: arbitratorConfigSchema.optional(),
     watchdog: watchdogConfigSchema.optional(),
     board: boardConfigSchema.optional(),
     fencing: fencingConfigSchema.optional(),
@@ -78,4 +80,10 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 
-export const configRules: readonly ConfigRule[] = [...statusRules, ...watchdogRules, ...boardRules, ...fencingRules];
+export const configRules: readonly ConfigRule[] = [
+  ...statusRules,
+  ...watchdogRules,
+  ...boardRules,
+  ...arbitratorRules,
+  ...fencingRules,
+];

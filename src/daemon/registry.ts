@@ -28,6 +28,12 @@ export const serviceEntries: ServiceEntry[] = [
     load: async () => (await import('../status/service.js')).createStatusService,
   },
   {
+    name: 'arbitrator',
+    enabled: (c) => c.arbitrator?.enabled ?? false,
+    optional: (c) => c.arbitrator?.optional ?? false,
+    load: async () => (await import('../arbitrator/service.js')).createArbitratorService,
+  },
+  {
     name: 'fencing',
     enabled: (c) => c.fencing?.enabled ?? false,
     optional: (c) => c.fencing?.optional ?? false,

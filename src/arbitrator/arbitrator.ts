@@ -1,0 +1,651 @@
+/**
+ * The booth arbitrator engine: UDP member traffic and TCP client requests on its own configured
+ * address and port, the receive pipeline with its drop counters (in boothd's order), the vote
+ * table applied per ticket, lease timers, and the text `booth list` / `booth peers` print.
+ * Decisions come from vote.ts; this file only does I/O and bookkeeping.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { BoothConf, BoothMember, BoothTicket } from './boothconf.js';
+import { type GuardPolicy, guardVote, type LastKnownLsn } from './guard.js';
+import {
+  decide,
+  type Incoming,
+  initialView,
+  isSite,
+  nextDeadline,
+  remainingMs,
+  type TicketView,
+  tick,
+} from './vote.js';
+import {
+  CMD,
+  checkHeader,
+  codeName,
+  encodeHeaderMsg,
+  encodeListReply,
+  encodeTicketMsg,
+  HEADER_LEN,
+  hex,
+  MAX_MSG_LEN,
+  MEMBER_CMDS,
+  NO_ONE,
+  OPT_ATTR,
+  RESULT,
+  readHeader,
+  readTicket,
+  type Signer,
+  ticketMsgLen,
+  timestampOk,
+  verifyMessageMac,
+  WireError,
+} from './wire.js';
+
+export interface ArbLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export type EventSink = (kind: string, sentence: string, data?: Record<string, unknown>) => void;
+
+export interface GuardOptions {
+  tickets: ReadonlySet<string>;
+  policy: GuardPolicy;
+  provider: () => LastKnownLsn | undefined;
+}
+
+export interface ArbitratorOptions {
+  conf: BoothConf;
+  self: BoothMember;
+  key: Buffer | undefined;
+  log: ArbLogger;
+  event: EventSink;
+  guard?: GuardOptions;
+  /** Called after any change of ticket or peer state worth publishing. */
+  onChange?: () => void;
+  /** TCP client read timeout (boothd has none). */
+  clientTimeoutMs?: number;
+}
+
+export interface PeerCounters {
+  sent: number;
+  sendErrors: number;
+  resends: number;
+  received: number;
+  recvErrors: number;
+  authFailures: number;
+  invalid: number;
+  dropped: number;
+  /** Wall clock ms of the last accepted packet. */
+  lastRecv: number | undefined;
+}
+
+interface PeerState {
+  member: BoothMember;
+  counters: PeerCounters;
+  lastTs: { secs: number; usecs: number } | undefined;
+}
+
+interface TicketState {
+  conf: BoothTicket;
+  view: TicketView;
+}
+
+export interface TicketSnapshot {
+  name: string;
+  mode: 'automatic' | 'manual';
+  state: string;
+  leader: string;
+  term: number;
+  /** ISO time of the lease end, "INF" for a granted manual ticket, null without lease. */
+  expires: string | null;
+  expiresInS: number | null;
+  lastChange: string | null;
+  inElection: boolean;
+  votedFor: string | null;
+}
+
+export interface ArbitratorSnapshot {
+  address: string;
+  port: number;
+  siteId: string;
+  auth: boolean;
+  listening: boolean;
+  tickets: TicketSnapshot[];
+  peers: Array<
+    { address: string; type: string; siteId: string } & Omit<PeerCounters, 'lastRecv'> & { lastRecv: string | null }
+  >;
+  drops: Record<string, number>;
+  tcp: { requests: number; authFailures: number; rejected: number };
+  decisions: Record<string, number>;
+}
+
+/** Concurrent TCP clients served; more are closed at once (boothd serves a handful). */
+const MAX_CLIENTS = 32;
+
+/** Monotonic milliseconds (leases) and the offset to turn them into wall-clock time. */
+const mono = () => performance.now();
+const monoToWall = (m: number) => Date.now() - performance.now() + m;
+
+export function formatLocal(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+export class Arbitrator {
+  private udp: UdpSocket | undefined;
+  private tcp: Server | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly tickets = new Map<string, TicketState>();
+  private readonly peers = new Map<number, PeerState>();
+  private readonly drops: Record<string, number> = {};
+  private readonly decisions: Record<string, number> = {};
+  private readonly tcpCounters = { requests: 0, authFailures: 0, rejected: 0 };
+  private readonly lastWarn = new Map<string, number>();
+  private readonly clients = new Set<Socket>();
+  private readonly signer: Signer;
+  private readonly byId = new Map<number, BoothMember>();
+  private startedAt: number | undefined;
+
+  constructor(private readonly o: ArbitratorOptions) {
+    this.signer = { key: o.key, nowUs: () => BigInt(Math.floor((performance.timeOrigin + performance.now()) * 1000)) };
+    for (const t of o.conf.tickets) this.tickets.set(t.name, { conf: t, view: initialView() });
+    for (const m of o.conf.members) {
+      this.byId.set(m.id, m);
+      if (m.id === o.self.id) continue;
+      this.peers.set(m.id, {
+        member: m,
+        lastTs: undefined,
+        counters: {
+          sent: 0,
+          sendErrors: 0,
+          resends: 0,
+          received: 0,
+          recvErrors: 0,
+          authFailures: 0,
+          invalid: 0,
+          dropped: 0,
+          lastRecv: undefined,
+        },
+      });
+    }
+  }
+
+  get listening(): boolean {
+    return this.udp !== undefined && this.tcp !== undefined;
+  }
+
+  async start(): Promise<void> {
+    const { self, conf } = this.o;
+    const host = self.address;
+    const udp = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: true });
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind({ address: host, port: conf.port, exclusive: true }, () => {
+        udp.off('error', reject);
+        resolve();
+      });
+    }).catch((e: Error) => {
+      udp.close();
+      throw new Error(`arbitrator: cannot bind UDP ${host}:${conf.port}: ${e.message}`);
+    });
+    udp.on('error', (e) => this.o.log.error({ err: e.message }, 'UDP socket error'));
+    udp.on('message', (buf, rinfo) => this.onDatagram(buf, rinfo.address));
+    this.udp = udp;
+    const tcp = createServer((s) => this.onClient(s));
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen({ host, port: conf.port, backlog: 5 }, () => {
+        tcp.off('error', reject);
+        resolve();
+      });
+    }).catch((e: Error) => {
+      udp.close();
+      this.udp = undefined;
+      throw new Error(`arbitrator: cannot listen on TCP ${host}:${conf.port}: ${e.message}`);
+    });
+    tcp.on('error', (e) => this.o.log.error({ err: e.message }, 'TCP server error'));
+    this.tcp = tcp;
+    const granularity = Math.max(10, Math.min(100, ...conf.tickets.map((t) => t.timeoutMs / 10)));
+    this.timer = setInterval(() => this.onTimer(), granularity);
+    this.timer.unref?.();
+    this.o.event(
+      'arbitrator.start',
+      `booth arbitrator listening on ${host}:${conf.port} as site id 0x${hex(self.id)}`,
+      {
+        address: host,
+        port: conf.port,
+        auth: this.o.key !== undefined,
+      },
+    );
+    this.startedAt = mono();
+    // Relearn the tickets after a (re)start: every member answers Stat with its view (MIdx).
+    for (const t of this.tickets.values()) this.broadcast(CMD.Stat, t);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    for (const c of this.clients) c.destroy();
+    const udp = this.udp;
+    const tcp = this.tcp;
+    this.udp = undefined;
+    this.tcp = undefined;
+    await Promise.all([
+      new Promise<void>((r) => {
+        if (!udp) return r();
+        try {
+          udp.close(() => r());
+        } catch {
+          r();
+        }
+      }),
+      new Promise<void>((r) => (tcp ? tcp.close(() => r()) : r())),
+    ]);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private name = (id: number | undefined): string => {
+    if (id === undefined) return 'NONE';
+    if (id === NO_ONE) return 'none';
+    return this.byId.get(id)?.address ?? `0x${hex(id)}`;
+  };
+
+  private toMs(validFor: number): number {
+    return (validFor * 1000) / this.o.conf.timeMult;
+  }
+
+  private toWire(ms: number): number {
+    return Math.floor((ms * this.o.conf.timeMult) / 1000);
+  }
+
+  private drop(kind: string, peer: PeerState | undefined, detail: string): void {
+    this.drops[kind] = (this.drops[kind] ?? 0) + 1;
+    if (peer) peer.counters.dropped++;
+    const key = `${kind}/${peer?.member.address ?? '?'}`;
+    const now = Date.now();
+    if ((this.lastWarn.get(key) ?? 0) + 10_000 <= now) {
+      this.lastWarn.set(key, now);
+      this.o.log.warn({ kind, peer: peer?.member.address }, `dropped packet: ${detail}`);
+    }
+  }
+
+  private send(peer: PeerState, buf: Buffer): void {
+    const udp = this.udp;
+    if (!udp) return;
+    peer.counters.sent++;
+    udp.send(buf, this.o.conf.port, peer.member.address, (err) => {
+      if (err) {
+        peer.counters.sendErrors++;
+        this.o.log.debug({ err: err.message, peer: peer.member.address }, 'send failed');
+      }
+    });
+  }
+
+  private ticketMsg(
+    cmd: number,
+    t: TicketState,
+    over: { request?: number; result?: number; leader?: number; term?: number },
+  ) {
+    const v = t.view;
+    return encodeTicketMsg(
+      { from: this.o.self.id, cmd, request: over.request ?? 0, result: over.result ?? 0 },
+      {
+        name: t.conf.name,
+        leader: over.leader ?? (v.leader === undefined ? NO_ONE : v.leader),
+        term: over.term ?? v.term,
+        validFor: this.toWire(remainingMs(v, mono())),
+      },
+      this.signer,
+    );
+  }
+
+  private broadcast(cmd: number, t: TicketState): void {
+    for (const p of this.peers.values()) this.send(p, this.ticketMsg(cmd, t, {}));
+  }
+
+  // ---------------------------------------------------------------- UDP pipeline
+
+  /** Public for tests: the whole receive pipeline for one datagram. Never throws. */
+  onDatagram(buf: Buffer, source = '?'): void {
+    try {
+      this.receive(buf, source);
+    } catch (e) {
+      this.drop('internal', undefined, `internal error ${(e as Error).message}`);
+    }
+  }
+
+  private receive(buf: Buffer, source: string): void {
+    if (buf.length < HEADER_LEN) {
+      // boothd looks at `from` first; a datagram too short for a header cannot name a sender.
+      this.drop('short', undefined, `${buf.length}-byte datagram from ${source} is shorter than a header`);
+      return;
+    }
+    const from = buf.readUInt32BE(20);
+    const peer = this.peers.get(from);
+    if (!peer) {
+      this.drop(
+        from === this.o.self.id ? 'own-id' : 'unknown-sender',
+        undefined,
+        `unknown sender 0x${hex(from)} (real: ${source})`,
+      );
+      return;
+    }
+    peer.counters.received++;
+    const auth = this.o.key !== undefined;
+    let h: ReturnType<typeof readHeader>;
+    try {
+      if (buf.length > MAX_MSG_LEN) throw new WireError('long', `${buf.length}-byte datagram exceeds ${MAX_MSG_LEN}`);
+      h = readHeader(buf);
+      checkHeader(h, buf.length, auth);
+    } catch (e) {
+      peer.counters.recvErrors++;
+      this.drop(
+        e instanceof WireError ? e.kind : 'header',
+        peer,
+        `from ${peer.member.address}: ${(e as Error).message}`,
+      );
+      return;
+    }
+    if (this.o.key) {
+      try {
+        verifyMessageMac(buf, h, this.o.key);
+      } catch (e) {
+        peer.counters.authFailures++;
+        this.drop('auth', peer, `${peer.member.address}: failed to authenticate (${(e as Error).message})`);
+        return;
+      }
+      const ts = timestampOk(h.secs, h.usecs, peer.lastTs, Date.now(), this.o.conf.maxTimeSkewS);
+      if (!ts.ok) {
+        peer.counters.authFailures++;
+        this.drop(
+          'timestamp',
+          peer,
+          `${peer.member.address}: timestamp outside the ${this.o.conf.maxTimeSkewS} s window (replay?)`,
+        );
+        return;
+      }
+      if (!ts.older) peer.lastTs = { secs: h.secs, usecs: h.usecs };
+    }
+    if (h.opts & OPT_ATTR) {
+      this.drop('attr', peer, `attribute message from ${peer.member.address} over UDP ignored`);
+      return;
+    }
+    if (!MEMBER_CMDS.has(h.cmd)) {
+      peer.counters.invalid++;
+      this.drop('unknown-cmd', peer, `unknown message ${codeName(h.cmd)} from ${peer.member.address}`);
+      return;
+    }
+    if (h.length !== ticketMsgLen(auth)) {
+      peer.counters.recvErrors++;
+      this.drop('length', peer, `${codeName(h.cmd)} from ${peer.member.address} has length ${h.length}`);
+      return;
+    }
+    let body: ReturnType<typeof readTicket>;
+    try {
+      body = readTicket(buf);
+    } catch (e) {
+      peer.counters.invalid++;
+      this.drop('ticket-name', peer, `from ${peer.member.address}: ${(e as Error).message}`);
+      return;
+    }
+    const t = this.tickets.get(body.name);
+    if (!t) {
+      peer.counters.invalid++;
+      this.drop('ticket-name', peer, `got invalid ticket name "${body.name.slice(0, 64)}" from ${peer.member.address}`);
+      return;
+    }
+    if (body.leader !== NO_ONE && !this.byId.has(body.leader)) {
+      peer.counters.invalid++;
+      this.drop(
+        'leader',
+        peer,
+        `unknown leader 0x${hex(body.leader)} in ${codeName(h.cmd)} from ${peer.member.address}`,
+      );
+      return;
+    }
+    peer.counters.lastRecv = Date.now();
+    this.handle(t, peer, {
+      cmd: h.cmd,
+      from,
+      reason: h.reason,
+      leader: body.leader,
+      term: body.term,
+      validMs: this.toMs(body.validFor),
+    });
+  }
+
+  private guardFor(t: TicketState): ((c: number) => { allow: boolean; reason: string }) | undefined {
+    const g = this.o.guard;
+    if (!g?.tickets.has(t.conf.name)) return undefined;
+    return (candidate) =>
+      guardVote({
+        candidateAddress: this.name(candidate),
+        now: Date.now(),
+        policy: g.policy,
+        lastKnownLsn: g.provider(),
+      });
+  }
+
+  private handle(t: TicketState, peer: PeerState, m: Incoming): void {
+    const now = mono();
+    const d = decide(t.view, m, {
+      now,
+      manual: t.conf.manual,
+      expireMs: t.conf.expireMs,
+      timeoutMs: t.conf.timeoutMs,
+      acquireAfterMs: t.conf.acquireAfterMs,
+      name: this.name,
+      guard: this.guardFor(t),
+      startedAt: this.startedAt,
+    });
+    const before = t.view;
+    t.view = d.view;
+    this.decisions[d.row] = (this.decisions[d.row] ?? 0) + 1;
+    if (d.reply) {
+      this.send(
+        peer,
+        this.ticketMsg(d.reply.cmd, t, {
+          request: d.reply.request,
+          result: d.reply.result,
+          leader: d.reply.leader,
+          term: d.reply.term,
+        }),
+      );
+    }
+    const data = {
+      ticket: t.conf.name,
+      row: d.row,
+      from: peer.member.address,
+      cmd: codeName(m.cmd),
+      term: d.view.term,
+      leader: this.name(d.view.leader),
+    };
+    if (d.event) this.o.event(d.event, `${t.conf.name}: ${d.reason}`, data);
+    else this.o.log.debug(data, `${t.conf.name}: ${d.reason}`);
+    if (before.leader !== d.view.leader || before.term !== d.view.term || before.expiresAt !== d.view.expiresAt)
+      this.o.onChange?.();
+  }
+
+  private onTimer(): void {
+    const now = mono();
+    for (const t of this.tickets.values()) {
+      const dl = nextDeadline(t.view, t.conf);
+      if (dl === undefined || dl > now) continue;
+      const d = tick(t.view, {
+        now,
+        manual: t.conf.manual,
+        timeoutMs: t.conf.timeoutMs,
+        acquireAfterMs: t.conf.acquireAfterMs,
+        name: this.name,
+      });
+      if (!d) continue;
+      t.view = d.view;
+      this.decisions[d.row] = (this.decisions[d.row] ?? 0) + 1;
+      if (d.event) this.o.event(d.event, `${t.conf.name}: ${d.reason}`, { ticket: t.conf.name, row: d.row });
+      this.o.onChange?.();
+    }
+  }
+
+  // ---------------------------------------------------------------- TCP clients
+
+  private onClient(s: Socket): void {
+    if (this.clients.size >= MAX_CLIENTS) {
+      this.reject(s, `more than ${MAX_CLIENTS} client connections at once`);
+      return;
+    }
+    this.clients.add(s);
+    let buf = Buffer.alloc(0);
+    let done = false;
+    s.setTimeout(this.o.clientTimeoutMs ?? 5000, () => s.destroy());
+    s.on('error', () => s.destroy());
+    s.on('close', () => this.clients.delete(s));
+    s.on('data', (chunk) => {
+      if (done) return;
+      buf = Buffer.concat([buf, chunk]);
+      if (buf.length < HEADER_LEN) return;
+      const length = buf.readUInt32BE(24);
+      if (length < HEADER_LEN || length > MAX_MSG_LEN) {
+        done = true;
+        this.reject(s, `client request length field ${length} is outside 48-${MAX_MSG_LEN}`);
+        return;
+      }
+      if (buf.length < length) return;
+      done = true;
+      try {
+        this.answerClient(s, buf.subarray(0, length));
+      } catch (e) {
+        this.reject(s, `client request failed: ${(e as Error).message}`);
+      }
+    });
+  }
+
+  private reject(s: Socket, why: string): void {
+    this.tcpCounters.rejected++;
+    this.drop('client', undefined, why);
+    s.destroy();
+  }
+
+  private answerClient(s: Socket, req: Buffer): void {
+    const h = readHeader(req);
+    const auth = this.o.key !== undefined;
+    try {
+      checkHeader(h, req.length, auth);
+    } catch (e) {
+      this.reject(s, `client request: ${(e as Error).message}`);
+      return;
+    }
+    this.tcpCounters.requests++;
+    if (this.o.key) {
+      let ok = true;
+      try {
+        verifyMessageMac(req, h, this.o.key);
+      } catch {
+        ok = false;
+      }
+      if (ok && !timestampOk(h.secs, h.usecs, undefined, Date.now(), this.o.conf.maxTimeSkewS).ok) ok = false;
+      if (!ok) {
+        this.tcpCounters.authFailures++;
+        this.drop('client-auth', undefined, 'client: failed to authenticate');
+        s.end(encodeHeaderMsg({ from: this.o.self.id, cmd: CMD.Rslt, result: RESULT.Auth }, this.signer));
+        return;
+      }
+    }
+    if (h.cmd === CMD.CLst) {
+      s.end(encodeListReply(this.o.self.id, this.listText(), this.signer));
+    } else if (h.cmd === CMD.Peer) {
+      s.end(encodeListReply(this.o.self.id, this.peersText(), this.signer));
+    } else {
+      this.tcpCounters.rejected++;
+      s.end(
+        encodeHeaderMsg(
+          { from: this.o.self.id, cmd: CMD.Rslt, request: h.cmd, result: RESULT.InvalidArg },
+          this.signer,
+        ),
+      );
+    }
+  }
+
+  /** `booth list` text, byte for byte as boothd prints it. */
+  listText(): string {
+    let out = '';
+    for (const t of this.tickets.values()) {
+      const v = t.view;
+      out += `ticket: ${t.conf.name}, leader: ${this.name(v.leader)}`;
+      if (isSite(v.leader)) {
+        const exp =
+          t.conf.manual || v.expiresAt === Number.POSITIVE_INFINITY
+            ? 'INF'
+            : formatLocal(monoToWall(v.expiresAt ?? mono()));
+        out += `, expires: ${exp}`;
+      }
+      if (t.conf.manual) out += ' [manual mode]';
+      out += '\n';
+    }
+    return out;
+  }
+
+  /** `booth peers` text, byte for byte as boothd prints it. */
+  peersText(): string {
+    let out = '';
+    for (const p of this.peers.values()) {
+      const c = p.counters;
+      out += `${p.member.type.padEnd(12)} ${p.member.address}, last recv: ${formatLocal(c.lastRecv ?? 0)}\n`;
+      out += `\tSent pkts:${c.sent} error:${c.sendErrors} resends:${c.resends}\n`;
+      out += `\tRecv pkts:${c.received} error:${c.recvErrors} authfail:${c.authFailures} invalid:${c.invalid}\n\n`;
+    }
+    return out;
+  }
+
+  snapshot(): ArbitratorSnapshot {
+    const now = mono();
+    return {
+      address: this.o.self.address,
+      port: this.o.conf.port,
+      siteId: `0x${hex(this.o.self.id)}`,
+      auth: this.o.key !== undefined,
+      listening: this.listening,
+      tickets: [...this.tickets.values()].map((t) => {
+        const v = t.view;
+        const inf = v.expiresAt === Number.POSITIVE_INFINITY;
+        return {
+          name: t.conf.name,
+          mode: t.conf.manual ? 'manual' : 'automatic',
+          state: v.state,
+          leader: this.name(v.leader),
+          term: v.term,
+          expires:
+            v.expiresAt === undefined || !isSite(v.leader)
+              ? null
+              : inf
+                ? 'INF'
+                : new Date(monoToWall(v.expiresAt)).toISOString(),
+          expiresInS:
+            v.expiresAt === undefined || inf || !isSite(v.leader) ? null : Math.max(0, (v.expiresAt - now) / 1000),
+          lastChange: v.lastChangeAt === undefined ? null : new Date(monoToWall(v.lastChangeAt)).toISOString(),
+          inElection: v.inElection,
+          votedFor: v.votedFor === undefined ? null : this.name(v.votedFor),
+        };
+      }),
+      peers: [...this.peers.values()].map((p) => ({
+        address: p.member.address,
+        type: p.member.type,
+        siteId: `0x${hex(p.member.id)}`,
+        ...p.counters,
+        lastRecv: p.counters.lastRecv === undefined ? null : new Date(p.counters.lastRecv).toISOString(),
+      })),
+      drops: { ...this.drops },
+      tcp: { ...this.tcpCounters },
+      decisions: { ...this.decisions },
+    };
+  }
+
+  /** For tests: the current view of a ticket. */
+  view(name: string): TicketView | undefined {
+    return this.tickets.get(name)?.view;
+  }
+}
