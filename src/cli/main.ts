@@ -9,6 +9,8 @@ import { registerArbitratorCli } from '../arbitrator/cli.js';
 import { registerFencingCli } from '../fencing/cli.js';
 import { registerIpmiCli } from '../fencing/ipmi/cli.js';
 import { registerPduCli } from '../fencing/pdu-cli.js';
+import { registerPgsqlCli } from '../pgsql/cli.js';
+import { registerInstallAgentsCli } from '../pgsql/install-agents.js';
 import { VERSION } from '../version.js';
 import { registerWatchdogCli } from '../watchdog/cli.js';
 import { registerCoreCli } from './core-commands.js';
@@ -22,9 +24,11 @@ export function buildProgram(): Command {
     .exitOverride();
   registerCoreCli(program);
   registerArbitratorCli(program);
+  registerPgsqlCli(program);
   registerFencingCli(program);
   registerWatchdogCli(program);
   registerIpmiCli(program);
+  registerInstallAgentsCli(program);
   registerPduCli(program);
   // <cli:register> capabilities call their register function above this line
   return program;

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { arbitratorConfigSchema, arbitratorRules } from '../arbitrator/config.js';
 import { boardConfigSchema, boardRules } from '../board/config.js';
 import { fencingConfigSchema, fencingRules } from '../fencing/config.js';
+import { pgsqlConfigSchema, pgsqlRules } from '../pgsql/config.js';
 import { statusConfigSchema, statusRules } from '../status/config.js';
 import { watchdogConfigSchema, watchdogRules } from '../watchdog/config.js';
 import { pathField, seconds } from './fields.js';
@@ -71,6 +72,7 @@ export const configSchema = z
     daemon: daemonSchema,
     status: statusConfigSchema,
     arbitrator: arbitratorConfigSchema.optional(),
+    pgsql: pgsqlConfigSchema.optional(),
     watchdog: watchdogConfigSchema.optional(),
     board: boardConfigSchema.optional(),
     fencing: fencingConfigSchema.optional(),
@@ -82,6 +84,7 @@ export type ConfigInput = z.input<typeof configSchema>;
 
 export const configRules: readonly ConfigRule[] = [
   ...statusRules,
+  ...pgsqlRules,
   ...watchdogRules,
   ...boardRules,
   ...arbitratorRules,

@@ -34,6 +34,12 @@ export async function prepareDemo(pre: LoadedConfig): Promise<DemoHandle> {
   const raw = (parse(readFileSync(pre.source, 'utf8')) ?? {}) as Record<string, unknown>;
   const stops: Array<() => Promise<void>> = [];
   const notes: string[] = [];
+  // PostgreSQL: a real primary + streaming standby when the binaries are here, else a simulation.
+  const { startDemoRack } = await import('../pgsql/observer/demo-rack.js');
+  const pgRack = await startDemoRack();
+  stops.push(() => pgRack.stop());
+  raw.pgsql = pgRack.config;
+  notes.push(`  PostgreSQL    ${pgRack.describe()}`, '                node dist/cli/main.js pg preflight --demo');
   // <demo:devices> capabilities start their simulated peers above this line
   let loaded: LoadedConfig;
   try {

@@ -39,6 +39,14 @@ export const serviceEntries: ServiceEntry[] = [
     optional: (c) => c.fencing?.optional ?? false,
     load: async () => (await import('../fencing/service.js')).createFencingService,
   },
+  {
+    name: 'pgsql',
+    enabled: (c) => c.pgsql?.enabled ?? false,
+    optional: (c) => c.pgsql?.optional ?? false,
+    load: async () => (await import('../pgsql/service.js')).createPgsqlService,
+    // Its health is the rack's (a primary down, two primaries): the box itself is fine then.
+    gatesWatchdog: false,
+  },
   // <registry:services> capabilities add their entries above this line (status first, watchdog last)
   {
     // Below the marker so it stays last: it gates its feed on the health of every service

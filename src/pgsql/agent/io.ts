@@ -1,0 +1,279 @@
+/**
+ * The agent's I/O edges: running PostgreSQL's binaries as the system user with a deadline, and
+ * turning their output into the snapshots the pure cores decide on. Every call is bounded by the
+ * action's deadline (OCF_RESKEY_CRM_meta_timeout): nothing here waits forever.
+ */
+import { execFile } from 'node:child_process';
+import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ControlData, InstanceSnapshot } from '../core/index.js';
+import { parseControldata, readinessFromPgIsready } from '../core/index.js';
+import type { AgentParams } from './params.js';
+
+export class Deadline {
+  readonly end: number;
+  constructor(totalMs: number, marginMs = Math.min(2000, totalMs * 0.1)) {
+    this.end = Date.now() + totalMs - marginMs;
+  }
+  remainingMs(): number {
+    return Math.max(0, this.end - Date.now());
+  }
+  expired(): boolean {
+    return Date.now() >= this.end;
+  }
+  /** A sub-budget: at most ms, never beyond this deadline. */
+  cap(ms: number): number {
+    return Math.max(1, Math.min(ms, this.remainingMs()));
+  }
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  /** The binary does not exist or is not executable. */
+  missing: boolean;
+}
+
+export interface Logger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+export function stderrLogger(tag: string): Logger {
+  const w = (lvl: string, msg: string) => process.stderr.write(`${tag}: ${lvl}: ${msg}\n`);
+  return { info: (m) => w('INFO', m), warn: (m) => w('WARNING', m), error: (m) => w('ERROR', m) };
+}
+
+const homes = new Map<string, string | undefined>();
+
+/** Home directory of a user from /etc/passwd (libpq looks for ~/.pgpass there), cached. */
+export function homeOf(user: string): string | undefined {
+  if (!homes.has(user)) {
+    let home: string | undefined;
+    try {
+      const line = readFileSync('/etc/passwd', 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith(`${user}:`));
+      home = line?.split(':')[5];
+    } catch {
+      home = undefined;
+    }
+    homes.set(user, home);
+  }
+  return homes.get(user);
+}
+
+export function run(
+  cmd: string,
+  args: readonly string[],
+  opts: { timeoutMs: number; asUser?: string; env?: NodeJS.ProcessEnv },
+): Promise<RunResult> {
+  const asRoot = process.getuid?.() === 0;
+  const home = opts.asUser && asRoot ? homeOf(opts.asUser) : undefined;
+  const [file, argv] =
+    opts.asUser && asRoot && opts.asUser !== 'root'
+      ? ['runuser', ['-u', opts.asUser, '--', cmd, ...args]]
+      : [cmd, [...args]];
+  return new Promise((resolve) => {
+    execFile(
+      file,
+      argv,
+      {
+        timeout: Math.max(1, Math.round(opts.timeoutMs)),
+        killSignal: 'SIGKILL',
+        env: { ...process.env, LC_ALL: 'C', ...(home ? { HOME: home } : {}), ...opts.env },
+        cwd: '/',
+        maxBuffer: 256 * 1024 * 1024,
+      },
+      (err, stdout, stderr) => {
+        const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: unknown }) | null;
+        const missing = e?.code === 'ENOENT' || e?.code === 'EACCES';
+        const timedOut = !!e?.killed;
+        const code = !e ? 0 : typeof e.code === 'number' ? e.code : missing ? 127 : 1;
+        resolve({
+          code,
+          stdout: String(stdout ?? ''),
+          stderr: String(stderr ?? '') || (timedOut ? `timed out after ${opts.timeoutMs} ms` : ''),
+          timedOut,
+          missing,
+        });
+      },
+    );
+  });
+}
+
+export function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface QueryResult {
+  ok: boolean;
+  rows: string[][];
+  /** psql could not connect (rc 2) */
+  connectFailed: boolean;
+  error: string;
+}
+
+/** The PostgreSQL instance this agent manages, seen through its binaries. */
+export class PgEdge {
+  constructor(
+    readonly p: AgentParams,
+    readonly deadline: Deadline,
+  ) {}
+
+  bin(name: string): string {
+    return join(this.p.bindir, name);
+  }
+
+  private as(cmd: string, args: readonly string[], capMs = 60_000, env?: NodeJS.ProcessEnv): Promise<RunResult> {
+    return run(this.bin(cmd), args, { timeoutMs: this.deadline.cap(capMs), asUser: this.p.systemUser, env });
+  }
+
+  async isready(): Promise<number | null> {
+    const t = Math.max(1, Math.floor(this.deadline.cap(10_000) / 1000));
+    const r = await this.as(
+      'pg_isready',
+      ['-h', this.p.pghost, '-p', String(this.p.pgport), '-d', 'postgres', '-t', String(t)],
+      t * 1000 + 1000,
+    );
+    return r.missing || r.timedOut ? null : r.code;
+  }
+
+  /** One SQL statement through psql; rows split on '|' (the agent only selects simple values). conninfo: another server. */
+  async query(sql: string, conninfo?: string, capMs = 15_000): Promise<QueryResult> {
+    const target = conninfo
+      ? [
+          `${conninfo} dbname=postgres connect_timeout=${Math.max(1, Math.min(5, Math.floor(this.deadline.cap(capMs) / 2000)))}`,
+        ]
+      : ['-h', this.p.pghost, '-p', String(this.p.pgport), '-d', 'postgres'];
+    const r = await this.as(
+      'psql',
+      ['-X', '-A', '-t', '-q', '-F', '|', '-v', 'ON_ERROR_STOP=1', ...target, '-c', sql],
+      capMs,
+      { PGCONNECT_TIMEOUT: '5' },
+    );
+    const rows = r.stdout
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => l.split('|'));
+    return {
+      ok: r.code === 0,
+      rows,
+      connectFailed: r.code === 2 || r.missing,
+      error: r.stderr.trim() || (r.code !== 0 ? `psql exited ${r.code}` : ''),
+    };
+  }
+
+  async controldataText(): Promise<RunResult> {
+    return run(this.bin('pg_controldata'), [this.p.datadir], { timeoutMs: this.deadline.cap(10_000) });
+  }
+
+  async controldata(): Promise<{ control: ControlData | null; error: string }> {
+    const r = await this.controldataText();
+    if (r.code !== 0) return { control: null, error: r.stderr.trim() || `pg_controldata exited ${r.code}` };
+    try {
+      return { control: parseControldata(r.stdout), error: '' };
+    } catch (e) {
+      return { control: null, error: (e as Error).message };
+    }
+  }
+
+  postmasterPid(): number | null {
+    try {
+      const pid = Number(readFileSync(join(this.p.datadir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      return Number.isInteger(pid) && pid > 0 ? pid : null;
+    } catch {
+      return null;
+    }
+  }
+
+  postmasterAlive(): boolean {
+    const pid = this.postmasterPid();
+    if (pid === null) return false;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  }
+
+  async snapshot(): Promise<InstanceSnapshot & { controlError: string }> {
+    const readiness = readinessFromPgIsready(await this.isready());
+    if (readiness === 'accepting') {
+      const q = await this.query('SELECT pg_is_in_recovery()', undefined, 10_000);
+      const v = q.rows[0]?.[0];
+      const inRecovery = !q.ok
+        ? q.connectFailed
+          ? 'connect-failed'
+          : 'garbage'
+        : v === 't'
+          ? true
+          : v === 'f'
+            ? false
+            : 'garbage';
+      return { readiness, inRecovery, postmasterAlive: true, backupLabel: false, control: null, controlError: '' };
+    }
+    const { control, error } = await this.controldata();
+    return {
+      readiness,
+      postmasterAlive: this.postmasterAlive(),
+      backupLabel: existsSync(join(this.p.datadir, 'backup_label')),
+      control,
+      controlError: error,
+    };
+  }
+
+  private readonly shown = new Map<string, Promise<RunResult>>();
+
+  /** postgres -C <name> with start_opts, as the system user (once per name and action). */
+  showConfig(name: string): Promise<RunResult> {
+    let r = this.shown.get(name);
+    if (!r) {
+      r = this.as('postgres', ['-C', name, '-D', this.p.pgdata, ...splitOpts(this.p.startOpts)], 15_000);
+      this.shown.set(name, r);
+    }
+    return r;
+  }
+
+  async pgCtl(args: readonly string[]): Promise<RunResult> {
+    const secs = Math.max(1, Math.floor(this.deadline.remainingMs() / 1000));
+    return this.as('pg_ctl', ['-D', this.p.pgdata, '-w', '-t', String(secs), ...args], secs * 1000 + 2000);
+  }
+
+  async waldump(args: readonly string[]): Promise<RunResult> {
+    return this.as('pg_waldump', args, 30_000);
+  }
+
+  walFileNames(): string[] {
+    try {
+      return readdirSync(join(this.p.datadir, 'pg_wal'));
+    } catch {
+      return [];
+    }
+  }
+}
+
+/** Splits start_opts like a shell would for simple quoting ("-c a=b -c 'x=y z'"). */
+export function splitOpts(s: string): string[] {
+  const out: string[] = [];
+  const re = /'([^']*)'|"([^"]*)"|(\S+)/g;
+  for (const m of s.matchAll(re)) out.push(m[1] ?? m[2] ?? m[3] ?? '');
+  return out;
+}
+
+/** Parses a libpq key=value conninfo (quoted values allowed). */
+export function parseConninfo(s: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const re = /(\w+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|(\S+))/g;
+  for (const m of s.matchAll(re)) if (m[1]) out.set(m[1], (m[2] ?? m[3] ?? '').replace(/\\(.)/g, '$1'));
+  return out;
+}

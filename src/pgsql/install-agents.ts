@@ -1,0 +1,87 @@
+/**
+ * `rackwitness install-agents`: installs the agents Pacemaker runs on the cluster nodes, as small
+ * shell wrappers that exec this Node on the installed dist files:
+ *   <root>/usr/lib/ocf/resource.d/rackwitness/pgsqlms   the OCF resource agent (ocf:rackwitness:pgsqlms)
+ *   <root>/usr/sbin/fence_rackwitness                   the fence agent (pacemaker-fenced looks in /usr/sbin)
+ * --root installs into a staging root (tests, packaging); --prefix changes the OCF root itself.
+ */
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+
+export interface InstalledAgent {
+  name: string;
+  path: string;
+  target: string;
+}
+
+/** shellPrelude: runs before Node starts (Pacemaker calls notify on every node for every transition;
+ *  the agent acts only on pre/post-promote, so the wrapper answers the others without a Node start). */
+export const AGENTS: ReadonlyArray<{ name: string; kind: 'ocf' | 'fence'; dist: string; shellPrelude?: string }> = [
+  {
+    name: 'pgsqlms',
+    kind: 'ocf',
+    dist: 'pgsql/agent/main.js',
+    shellPrelude: [
+      'if [ "$1" = notify ] || { [ -z "$1" ] && [ "$__OCF_ACTION" = notify ]; }; then',
+      '  case "$OCF_RESKEY_CRM_meta_notify_type-$OCF_RESKEY_CRM_meta_notify_operation" in',
+      '    pre-promote|post-promote) ;;',
+      '    *) exit 0 ;;',
+      '  esac',
+      'fi',
+      '',
+    ].join('\n'),
+  },
+  { name: 'fence_rackwitness', kind: 'fence', dist: 'fencing/agent/main.js' },
+];
+
+/** dist/ of this installation (this file is dist/pgsql/install-agents.js once built). */
+export function distDir(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..');
+}
+
+export function installAgents(opts: {
+  root?: string;
+  ocfRoot?: string;
+  /** Where fence agents go (pacemaker-fenced finds fence_* there). */
+  sbinDir?: string;
+  dist?: string;
+  node?: string;
+}): InstalledAgent[] {
+  const ocfRoot = opts.ocfRoot ?? '/usr/lib/ocf';
+  const dir = join(opts.root ?? '/', ocfRoot, 'resource.d', 'rackwitness');
+  const sbin = join(opts.root ?? '/', opts.sbinDir ?? '/usr/sbin');
+  const dist = opts.dist ?? distDir();
+  const node = opts.node ?? process.execPath;
+  const out: InstalledAgent[] = [];
+  for (const a of AGENTS) {
+    const target = join(dist, a.dist);
+    if (!existsSync(target)) throw new Error(`${target} does not exist: build first (npm run build)`);
+    const into = a.kind === 'fence' ? sbin : dir;
+    mkdirSync(into, { recursive: true, mode: 0o755 });
+    const path = join(into, a.name);
+    const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+    writeFileSync(
+      path,
+      `#!/bin/sh\n# rackwitness ${a.kind === 'fence' ? 'fence' : 'OCF'} agent ${a.name} (installed by rackwitness install-agents)\n${a.shellPrelude ?? ''}exec ${q(node)} ${q(target)} "$@"\n`,
+    );
+    chmodSync(path, 0o755);
+    out.push({ name: a.name, path, target });
+  }
+  return out;
+}
+
+export function registerInstallAgentsCli(program: Command): void {
+  program
+    .command('install-agents')
+    .description('Install the agents for the cluster nodes: ocf:rackwitness:pgsqlms and fence_rackwitness.')
+    .option('--root <dir>', 'install below this staging root instead of /', '/')
+    .option('--prefix <dir>', 'the OCF root (OCF_ROOT)', '/usr/lib/ocf')
+    .option('--json', 'print what was installed as JSON')
+    .action((o: { root: string; prefix: string; json?: boolean }) => {
+      const done = installAgents({ root: o.root, ocfRoot: o.prefix });
+      if (o.json) process.stdout.write(`${JSON.stringify(done, null, 2)}\n`);
+      else for (const a of done) process.stdout.write(`${a.path} -> ${a.target}\n`);
+    });
+}

@@ -1,0 +1,249 @@
+/**
+ * The PostgreSQL rack observer as a daemon service ("pgsql"): polls both nodes every
+ * poll_interval_s (sequentially scheduled: a slow poll delays the next one, polls never pile up),
+ * builds one immutable RackSnapshot per poll, records what changed in the events log (one sentence
+ * each), and publishes the snapshot to the status feed (entities pgsql/rack, pgsql/<node>), to
+ * /metrics and to the control API (pgsql.status, pgsql.preflight).
+ *
+ * The service observes; it never writes to PostgreSQL and never acts on the rack. Its health is
+ * the rack's: degraded (with the sentence) when the box sees no primary, two writable primaries,
+ * or no streaming standby within maxlag.
+ */
+import type { Entity, Health, Service, ServiceContext, ServiceFactory } from '../daemon/service.js';
+import type { PgsqlConfig } from './config.js';
+import { maxLsn, parseLsn } from './core/types.js';
+import { type ObserverMetrics, registerObserverMetrics } from './observer/metrics.js';
+import { PgRackSource } from './observer/pg-source.js';
+import { type PreflightResult, preflight } from './observer/preflight.js';
+import { simulatedRack } from './observer/simulated.js';
+import { buildSnapshot, type ObservedNode, rackEvents } from './observer/snapshot.js';
+import type { NodeProbe, RackSnapshot, RackSource } from './observer/types.js';
+
+export const SERVICE_NAME = 'pgsql';
+
+/** One poll of both nodes (in parallel) and the snapshot built from it. Shared by the service and the CLI. */
+export async function pollRack(
+  source: RackSource,
+  cfg: PgsqlConfig,
+  prev: RackSnapshot | undefined,
+  seq: number,
+): Promise<{ snapshot: RackSnapshot; probes: Map<string, NodeProbe> }> {
+  const at = Date.now();
+  const results = await Promise.all(cfg.nodes.map(async (n) => [n.name, await source.probe(n.name)] as const));
+  const probes = new Map(results);
+  const snapshot = buildSnapshot({
+    nodes: observedNodes(cfg),
+    probes,
+    prev,
+    seq,
+    source: source.kind,
+    maxlagBytes: cfg.maxlag_bytes,
+    maxlagSeconds: cfg.maxlag_s,
+    at,
+  });
+  return { snapshot, probes };
+}
+
+export function observedNodes(cfg: PgsqlConfig): ObservedNode[] {
+  return cfg.nodes.map((n) => ({ name: n.name, host: n.host, port: n.port, applicationName: n.application_name }));
+}
+
+/** The source the config asks for: PostgreSQL, or the demo's simulated rack (demo mode only). */
+export function sourceFor(cfg: PgsqlConfig, demo: boolean): RackSource {
+  if (cfg.simulated) {
+    if (!demo) throw new Error('pgsql.simulated is only allowed in demo mode (rackwitness run --demo); remove it');
+    const [a, b] = cfg.nodes;
+    return simulatedRack(a && b ? [a.name, b.name] : undefined);
+  }
+  return new PgRackSource(cfg.nodes, {
+    connectTimeoutMs: cfg.connect_timeout_s * 1000,
+    statementTimeoutMs: cfg.statement_timeout_s * 1000,
+  });
+}
+
+export function preflightOptions(cfg: PgsqlConfig, to?: string): Parameters<typeof preflight>[1] {
+  return { to, requireSync: cfg.require_sync, maxlagBytes: cfg.maxlag_bytes, maxlagSeconds: cfg.maxlag_s };
+}
+
+/**
+ * The retained status-feed entities of a snapshot. Node topics carry no timestamp, so an idle rack
+ * republishes nothing; pgsql/rack carries the poll time (a heartbeat of the observer).
+ */
+export function rackEntities(s: RackSnapshot): Entity[] {
+  const simulated = s.source === 'simulated';
+  return [
+    {
+      topic: 'pgsql/rack',
+      state: {
+        state: s.state,
+        summary: s.summary,
+        primary: s.primary,
+        writable_primaries: s.writablePrimaries,
+        candidate: s.candidate,
+        simulated,
+        at: s.at,
+      },
+      ha: {
+        component: 'sensor',
+        name: 'PostgreSQL primary',
+        value_template: '{{ value_json.primary }}',
+        icon: 'mdi:database',
+      },
+    },
+    ...s.nodes.map(
+      (n): Entity => ({
+        topic: `pgsql/${n.name}`,
+        state: {
+          role: n.role,
+          reason: n.reason,
+          role_since: n.roleSince,
+          timeline: n.timeline,
+          position: n.position,
+          lag_bytes: n.lagBytes,
+          replay_lag_bytes: n.replayLagBytes,
+          lag_seconds: n.lagSeconds,
+          streaming: n.streaming,
+          sync_state: n.syncState,
+          promotion_score: n.score,
+          last_checkpoint: n.checkpoint?.at ?? null,
+          slots: n.slots.map((sl) => ({ name: sl.name, active: sl.active, retained_bytes: sl.retainedBytes })),
+          simulated,
+        },
+        ha: {
+          component: 'sensor',
+          name: `PostgreSQL ${n.name} role`,
+          value_template: '{{ value_json.role }}',
+          icon: 'mdi:database',
+        },
+      }),
+    ),
+  ];
+}
+
+class PgsqlObserverService implements Service {
+  readonly name = SERVICE_NAME;
+  private cfg: PgsqlConfig | undefined;
+  private source: RackSource | undefined;
+  private metrics: ObserverMetrics | undefined;
+  private current: RackSnapshot | undefined;
+  private seq = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private running = false;
+  private lastError: string | undefined;
+  /** Last WAL position seen per node while it answered: what the arbitrator's vote guard compares. */
+  private readonly lastKnown = new Map<string, { lsn: bigint; observedAt: number }>();
+
+  constructor(private readonly ctx: ServiceContext) {}
+
+  async start(): Promise<void> {
+    const cfg = this.ctx.config.pgsql;
+    if (!cfg) throw new Error('pgsql: the config has no pgsql section');
+    this.cfg = cfg;
+    this.source = sourceFor(cfg, this.ctx.demo);
+    this.metrics = registerObserverMetrics(this.ctx.metrics, () => this.current);
+    this.ctx.handle('pgsql.status', async () => this.current ?? (await this.pollNow()));
+    this.ctx.handle('pgsql.preflight', async (params) => {
+      const to = typeof params.to === 'string' ? params.to : undefined;
+      const snap = await this.pollNow();
+      return preflight(snap, preflightOptions(cfg, to)) satisfies PreflightResult;
+    });
+    this.running = true;
+    if (this.ctx.config.arbitrator?.pg_guard.enabled) {
+      // The arbitrator's PostgreSQL vote guard reads the positions this observer saw.
+      const { attachLastKnownLsn } = await import('../arbitrator/service.js');
+      attachLastKnownLsn((node) => this.lastKnown.get(node));
+    }
+    // the first observation before start() returns: status has something to show at once
+    await this.pollNow();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (!this.running || !this.cfg) return;
+    this.timer = setTimeout(() => {
+      void this.pollNow()
+        .catch(() => {})
+        .finally(() => this.schedule());
+    }, this.cfg.poll_interval_s * 1000);
+    this.timer.unref?.();
+  }
+
+  /** Polls now, after any poll in flight (single flight: polls never overlap). */
+  private pollNow(): Promise<RackSnapshot> {
+    const next = this.chain.then(() => this.pollOnce());
+    this.chain = next.catch(() => {});
+    return next;
+  }
+
+  private async pollOnce(): Promise<RackSnapshot> {
+    const cfg = this.cfg as PgsqlConfig;
+    const source = this.source as RackSource;
+    if (!this.running && this.current) return this.current;
+    try {
+      const { snapshot, probes } = await pollRack(source, cfg, this.current, ++this.seq);
+      for (const [node, p] of probes) this.metrics?.polled(node, p.ok);
+      const events = rackEvents(this.current, snapshot);
+      this.current = snapshot;
+      const at = Date.parse(snapshot.at);
+      for (const n of snapshot.nodes) {
+        if (n.role !== 'primary' && n.role !== 'standby') continue;
+        const lsn = maxLsn(parseLsn(n.currentLsn), parseLsn(n.receiveLsn), parseLsn(n.replayLsn));
+        if (lsn !== null) this.lastKnown.set(n.name, { lsn, observedAt: at });
+      }
+      this.lastError = undefined;
+      for (const e of events) {
+        this.ctx.events.record(SERVICE_NAME, e.kind, e.sentence, e.data);
+        const level = e.kind === 'pgsql.split-brain' && snapshot.writablePrimaries.length > 1 ? 'error' : 'info';
+        this.ctx.log[level]({ kind: e.kind }, e.sentence);
+      }
+      this.ctx.log.debug({ seq: snapshot.seq, state: snapshot.state, primary: snapshot.primary }, snapshot.summary);
+      this.ctx.changed();
+      return snapshot;
+    } catch (e) {
+      // building a snapshot is pure and should not throw; if it does, say so and keep the last one
+      this.lastError = e instanceof Error ? e.message : String(e);
+      this.ctx.log.error({ err: this.lastError }, 'observation poll failed');
+      throw e;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.ctx.config.arbitrator?.pg_guard.enabled) {
+      const { attachLastKnownLsn } = await import('../arbitrator/service.js');
+      attachLastKnownLsn(undefined);
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.chain.catch(() => {});
+    await this.source?.close().catch(() => {});
+    this.metrics?.remove();
+    this.metrics = undefined;
+  }
+
+  health(): Health {
+    if (this.lastError) return { state: 'degraded', reason: `the last observation poll failed: ${this.lastError}` };
+    const s = this.current;
+    if (!s) return { state: 'starting' };
+    const sim = s.source === 'simulated' ? ' [SIMULATED rack]' : '';
+    return s.state === 'ok' ? { state: 'ok' } : { state: 'degraded', reason: `${s.summary}${sim}` };
+  }
+
+  snapshot(): Record<string, unknown> {
+    const s = this.current;
+    return {
+      source: this.source?.kind ?? null,
+      simulated: this.source?.kind === 'simulated',
+      poll_interval_s: this.cfg?.poll_interval_s ?? null,
+      maxlag_bytes: this.cfg?.maxlag_bytes ?? null,
+      ...(s ? { rack: s } : {}),
+    };
+  }
+
+  entities(): Entity[] {
+    return this.current ? rackEntities(this.current) : [];
+  }
+}
+
+export const createPgsqlService: ServiceFactory = (ctx) => new PgsqlObserverService(ctx);

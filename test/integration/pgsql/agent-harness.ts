@@ -1,0 +1,314 @@
+/**
+ * Drives rackwitness-pgsqlms the way Pacemaker does, without a cluster: OCF env vars, the
+ * OCF_RESKEY_CRM_meta_notify_* variables of a switchover/failover/recovery transition, and a
+ * stand-in attribute store (a fake crm_attribute and crm_node first on PATH, tests only) that
+ * records attributes as files, so the two "nodes" of the rack share it as Pacemaker's CIB would.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { installAgents } from '../../../src/pgsql/install-agents.js';
+import type { PgRack, PgRackNode } from '../../fixtures/pg-rack.js';
+import { onCleanup } from '../../fixtures/proc.js';
+
+export const RESOURCE = 'pgsqld';
+/** The installed agent (wrapper around the compiled agent) this test file runs (set by ensureAgentBuilt). */
+export let AGENT_JS = '';
+
+/**
+ * Compiles the project into a private dist under node_modules/.cache (so packages resolve) and
+ * returns it: tests run the compiled agent, as Pacemaker does, and a concurrent `npm run build` by
+ * someone else cannot swap files under a running test. Removed at the end of the test file.
+ */
+export function ensureAgentBuilt(): string {
+  const out = join(process.cwd(), 'node_modules/.cache', `rwpg-dist-${process.pid}`);
+  if (!existsSync(join(out, 'pgsql/agent/main.js'))) {
+    try {
+      execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', out, '--sourceMap', 'false'], {
+        stdio: 'ignore',
+        timeout: 240_000,
+      });
+    } catch {
+      // type errors elsewhere in the tree do not stop tsc from emitting
+    }
+    onCleanup(() => rmSync(out, { recursive: true, force: true }));
+  }
+  const js = join(out, 'pgsql/agent/main.js');
+  if (!existsSync(js)) throw new Error(`${js} was not built`);
+  // run it the way Pacemaker does: through the wrapper install-agents writes
+  AGENT_JS = installAgents({ root: join(out, 'root'), dist: out })[0]?.path ?? js;
+  return out;
+}
+
+/** Stand-in for Pacemaker's crm_attribute (tests only), in sh like the real one is in C (cheap to
+ * start): one file per attribute under $RW_FAKE_ATTRD/<lifetime>/<node>/<name>. */
+const FAKE_CRM_ATTRIBUTE = `#!/bin/sh
+name= node= lifetime=reboot value= op=query
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --promotion=*) name="master-\${1#--promotion=}";;
+    --promotion) name="master-$OCF_RESOURCE_INSTANCE";;
+    --name|-n) shift; name=$1;;
+    --node|-N) shift; node=$1;;
+    --lifetime|-l) shift; lifetime=$1;;
+    --update|-U|-v) shift; op=update; value=$1;;
+    --delete|-D) op=delete;;
+    --query|-G) op=query;;
+  esac
+  shift
+done
+if [ -z "$RW_FAKE_ATTRD" ] || [ -z "$name" ] || [ -z "$node" ]; then echo "fake crm_attribute: missing --name/--node" >&2; exit 2; fi
+dir="$RW_FAKE_ATTRD/$lifetime/$node"
+f="$dir/$name"
+printf '%s %s %s %s %s\\n' "$op" "$lifetime" "$node" "$name" "$value" >> "$RW_FAKE_ATTRD/calls.log"
+case $op in
+  update) mkdir -p "$dir" && printf '%s' "$value" > "$f.tmp.$$" && mv "$f.tmp.$$" "$f"; exit $?;;
+  delete) rm -f "$f"; exit 0;;
+esac
+if [ -f "$f" ]; then cat "$f"; echo; exit 0; fi
+echo "Error performing operation: No such device or address" >&2
+exit 6
+`;
+
+/** Stand-in for crm_node (tests only): the partition is $RW_FAKE_PARTITION; no name (-n fails). */
+const FAKE_CRM_NODE = `#!/bin/sh
+for a in "$@"; do
+  case "$a" in
+    --partition|-p) [ -n "$RW_FAKE_PARTITION" ] || exit 1; echo "$RW_FAKE_PARTITION"; exit 0;;
+  esac
+done
+exit 1
+`;
+
+export interface AttrStore {
+  bin: string;
+  dir: string;
+  get(node: string, name: string, lifetime?: string): string | null;
+  score(node: string): number | null;
+}
+
+/** Writes the fake crm_attribute/crm_node into <dir>/bin and returns a reader of the store. */
+export function installFakeCrm(dir: string): AttrStore {
+  const bin = join(dir, 'bin');
+  const store = join(dir, 'attrd');
+  mkdirSync(bin, { recursive: true });
+  mkdirSync(store, { recursive: true });
+  for (const [n, body] of [
+    ['crm_attribute', FAKE_CRM_ATTRIBUTE],
+    ['crm_node', FAKE_CRM_NODE],
+  ] as const) {
+    const f = join(bin, n);
+    writeFileSync(f, body);
+    chmodSync(f, 0o755);
+  }
+  const get = (node: string, name: string, lifetime = 'reboot') => {
+    try {
+      return readFileSync(join(store, lifetime, node, name), 'utf8');
+    } catch {
+      return null;
+    }
+  };
+  return {
+    bin,
+    dir: store,
+    get,
+    score: (node) => {
+      const v = get(node, `master-${RESOURCE}`, 'forever');
+      return v === null ? null : Number(v);
+    },
+  };
+}
+
+export interface AgentRun {
+  rc: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export interface Harness {
+  rack: PgRack;
+  attrs: AttrStore;
+  env(node: PgRackNode, extra?: Record<string, string>): NodeJS.ProcessEnv;
+  agent(action: string, node: PgRackNode, extra?: Record<string, string>, timeoutMs?: number): Promise<AgentRun>;
+  /** Pacemaker's switchover transition: notify pre/post demote, demote, notify pre/post promote, promote. */
+  switchover(
+    from: PgRackNode,
+    to: PgRackNode,
+  ): Promise<{ steps: Record<string, number>; promote: AgentRun; demote: AgentRun; prePromote: AgentRun[] }>;
+  /** Pacemaker's failover transition (primary lost): notify pre-promote on the survivor, promote, post-promote. */
+  failover(lost: PgRackNode, to: PgRackNode): Promise<{ steps: Record<string, number>; promote: AgentRun }>;
+}
+
+export function notifyVars(
+  type: string,
+  operation: string,
+  sets: Partial<Record<'active' | 'inactive' | 'start' | 'stop' | 'master' | 'slave' | 'promote' | 'demote', string[]>>,
+): Record<string, string> {
+  const env: Record<string, string> = {
+    OCF_RESKEY_CRM_meta_notify_type: type,
+    OCF_RESKEY_CRM_meta_notify_operation: operation,
+  };
+  for (const k of ['active', 'inactive', 'start', 'stop', 'master', 'slave', 'promote', 'demote'] as const) {
+    const nodes = sets[k] ?? [];
+    env[`OCF_RESKEY_CRM_meta_notify_${k}_uname`] = nodes.join(' ');
+    env[`OCF_RESKEY_CRM_meta_notify_${k}_resource`] = nodes.map((_, i) => `${RESOURCE}:${i}`).join(' ');
+  }
+  return env;
+}
+
+export function createHarness(rack: PgRack, attrs: AttrStore, base: Record<string, string> = {}): Harness {
+  const env = (node: PgRackNode, extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+    PATH: `${attrs.bin}:${process.env.PATH}`,
+    RW_FAKE_ATTRD: attrs.dir,
+    OCF_ROOT: '/usr/lib/ocf',
+    OCF_RESOURCE_INSTANCE: `${RESOURCE}:${rack.nodes.indexOf(node)}`,
+    OCF_RESKEY_bindir: rack.bindir,
+    OCF_RESKEY_pgdata: node.pgdata,
+    OCF_RESKEY_pghost: rack.socketDir,
+    OCF_RESKEY_pgport: String(node.port),
+    OCF_RESKEY_system_user: rack.osUser,
+    OCF_RESKEY_logfile: node.logfile,
+    OCF_RESKEY_CRM_meta_on_node: node.name,
+    OCF_RESKEY_CRM_meta_timeout: '30000',
+    OCF_RESKEY_CRM_meta_notify: 'true',
+    OCF_RESKEY_CRM_meta_clone_max: '2',
+    OCF_RESKEY_CRM_meta_promoted_max: '1',
+    OCF_RESKEY_CRM_meta_master_max: '1',
+    ...base,
+    ...extra,
+  });
+  const agent: Harness['agent'] = (action, node, extra = {}, timeoutMs = 60_000) =>
+    new Promise((resolve) => {
+      const t0 = performance.now();
+      execFile(
+        AGENT_JS,
+        [action],
+        { env: env(node, extra), timeout: timeoutMs, cwd: '/tmp' },
+        (err, stdout, stderr) => {
+          const e = err as { code?: unknown } | null;
+          resolve({
+            rc: !e ? 0 : typeof e.code === 'number' ? e.code : -1,
+            stdout: String(stdout),
+            stderr: String(stderr),
+            ms: performance.now() - t0,
+          });
+        },
+      );
+    });
+  const both = (fn: (n: PgRackNode) => Promise<AgentRun>) => Promise.all(rack.nodes.map(fn));
+  const timed = async <T>(steps: Record<string, number>, name: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    const r = await fn();
+    steps[name] = performance.now() - t0;
+    return r;
+  };
+  return {
+    rack,
+    attrs,
+    env,
+    agent,
+    async switchover(from, to) {
+      const steps: Record<string, number> = {};
+      const sets = {
+        active: [from.name, to.name],
+        master: [from.name],
+        slave: [to.name],
+        demote: [from.name],
+        promote: [to.name],
+      };
+      await timed(steps, 'pre_demote_notify', () => both((n) => agent('notify', n, notifyVars('pre', 'demote', sets))));
+      const demote = await timed(steps, 'demote', () => agent('demote', from));
+      await timed(steps, 'post_demote_notify', () =>
+        both((n) => agent('notify', n, notifyVars('post', 'demote', sets))),
+      );
+      const prePromote = await timed(steps, 'pre_promote_notify', () =>
+        both((n) => agent('notify', n, notifyVars('pre', 'promote', sets))),
+      );
+      const promote = await timed(steps, 'promote', () => agent('promote', to));
+      await timed(steps, 'post_promote_notify', () =>
+        both((n) => agent('notify', n, notifyVars('post', 'promote', sets))),
+      );
+      return { steps, promote, demote, prePromote };
+    },
+    async failover(lost, to) {
+      const steps: Record<string, number> = {};
+      const sets = { active: [to.name], inactive: [lost.name], slave: [to.name], promote: [to.name] };
+      await timed(steps, 'pre_promote_notify', () => agent('notify', to, notifyVars('pre', 'promote', sets)));
+      const promote = await timed(steps, 'promote', () => agent('promote', to));
+      await timed(steps, 'post_promote_notify', () => agent('notify', to, notifyVars('post', 'promote', sets)));
+      return { steps, promote };
+    },
+  };
+}
+
+/**
+ * A writer that records every acknowledged commit: its own connection to whichever node is the
+ * writable primary, inserting unique ids one at a time; an id counts only once COMMIT returned.
+ */
+export interface Writer {
+  stop(): Promise<{ acked: number[]; inDoubt: number[]; errors: number }>;
+}
+
+export async function startWriter(rack: PgRack, primary: PgRackNode, table = 'zl'): Promise<Writer> {
+  const pg = (await import('pg')).default;
+  await rack.sql(
+    primary,
+    `DROP TABLE IF EXISTS ${table}; CREATE TABLE ${table} (id bigint primary key, t timestamptz default now())`,
+  );
+  const acked: number[] = [];
+  const inDoubt: number[] = [];
+  let errors = 0;
+  let running = true;
+  let next = 1;
+  const loop = (async () => {
+    let client: InstanceType<typeof pg.Client> | null = null;
+    while (running) {
+      if (!client) {
+        for (const n of rack.nodes) {
+          const c = new pg.Client({
+            host: '127.0.0.1',
+            port: n.port,
+            user: 'postgres',
+            database: 'postgres',
+            connectionTimeoutMillis: 1000,
+          });
+          c.on('error', () => {});
+          try {
+            await c.connect();
+            const r = await c.query('SELECT pg_is_in_recovery() AS r');
+            if (!r.rows[0]?.r) {
+              client = c;
+              break;
+            }
+          } catch {
+            // not there
+          }
+          await c.end().catch(() => {});
+        }
+        if (!client) {
+          await new Promise((r) => setTimeout(r, 20));
+          continue;
+        }
+      }
+      const id = next++;
+      try {
+        await client.query(`INSERT INTO ${table}(id) VALUES ($1)`, [id]);
+        acked.push(id);
+      } catch {
+        errors++;
+        inDoubt.push(id);
+        await client.end().catch(() => {});
+        client = null;
+      }
+    }
+    await client?.end().catch(() => {});
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { acked, inDoubt, errors };
+    },
+  };
+}
