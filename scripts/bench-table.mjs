@@ -12,6 +12,8 @@ try {
   console.error('no bench/results yet: run npm run bench');
   process.exit(1);
 }
+const ratioText = (r) =>
+  typeof r === 'number' && Number.isFinite(r) ? `${r < 10 ? r.toFixed(2) : r.toFixed(1)}×` : '';
 const fmt = (v, unit) => (v === undefined || v === null ? '' : `${v}${unit}`);
 const out = [
   '| benchmark | ours | peer | peer time | ratio (peer/ours) | target | runs |',
@@ -35,7 +37,7 @@ for (const f of files) {
           ? `≤ ${row.target_mb} MB`
           : (row.target ?? '');
     out.push(
-      `| ${r.title}: ${row.name} | ${ours} | ${row.peer ?? ''} | ${peerT} | ${row.ratio !== undefined ? `${row.ratio}×` : ''} | ${target} | ${row.runs ?? ''} |`,
+      `| ${r.title}: ${row.name} | ${ours} | ${row.peer ?? ''} | ${peerT} | ${ratioText(row.ratio)} | ${target} | ${row.runs ?? ''} |`,
     );
   }
 }

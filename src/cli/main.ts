@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S node --max-semi-space-size=1 --optimize-for-size
 /**
  * The rackwitness command. Data goes to stdout, messages to stderr; --json where output is data.
  * Exit codes: 0 ok, 1 failure or invalid input, 2 usage error; `status` uses the Nagios set
