@@ -21,6 +21,11 @@ export function attachLastKnownLsn(fn: LastKnownLsn | undefined): void {
   attachedProvider = fn;
 }
 
+/** What the attached provider knows of a node (what the vote guard would compare). */
+export function lastKnownLsn(node: string): ReturnType<LastKnownLsn> {
+  return attachedProvider?.(node);
+}
+
 const NAME = 'arbitrator';
 
 export function createArbitratorServiceWith(deps: ArbitratorDeps): ServiceFactory {

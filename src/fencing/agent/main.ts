@@ -189,7 +189,7 @@ function xmlEscape(s: string): string {
 export function metadata(): string {
   const lines = [
     '<?xml version="1.0" ?>',
-    `<resource-agent name="${AGENT}" shortdesc="Fence agent for the rackwitness witness box" >`,
+    `<resource-agent name="${AGENT}" shortdesc="${SHORTDESC}" >`,
     '<longdesc>fence_rackwitness asks a rackwitness witness box to power a cluster node off, on or through a reboot. The box switches the node through its configured levels (IPMI BMC, PDU outlets, relays) and answers only after it has read the new power state back. Requests are signed with HMAC-SHA256 using a shared key file; the target is the cluster node name as configured on the box.</longdesc>',
     '<vendor-url>https://github.com/rackwitness/rackwitness</vendor-url>',
     '<parameters>',
@@ -208,6 +208,37 @@ export function metadata(): string {
   lines.push('</parameters>', '<actions>');
   for (const a of ACTIONS) lines.push(a === 'on' ? '\t<action name="on" automatic="0"/>' : `\t<action name="${a}" />`);
   lines.push('</actions>', '</resource-agent>');
+  return `${lines.join('\n')}\n`;
+}
+
+const SHORTDESC = 'Fence agent for the rackwitness witness box';
+
+/** `-o manpage`: the man page (roff), built from the same parameter and action lists as the metadata. */
+export function manpage(): string {
+  const roff = (t: string) => t.replace(/\\/g, '\\e').replace(/^\./gm, '\\&.').replace(/-/g, '\\-');
+  const params = PARAMS.filter((p) => p.name !== 'nodename');
+  const lines = [
+    `.TH ${AGENT.toUpperCase()} 8 "" "rackwitness" "Fence agents"`,
+    '.SH NAME',
+    `${roff(AGENT)} \\- ${roff(SHORTDESC)}`,
+    '.SH DESCRIPTION',
+    '.P',
+    roff(
+      'fence_rackwitness asks a rackwitness witness box to power a cluster node off, on or through a reboot. The box answers only after it has read the new power state back.',
+    ),
+    '.SH PARAMETERS',
+  ];
+  for (const p of params) {
+    lines.push(
+      '.TP',
+      `.B ${roff(p.getopt)}`,
+      `${roff(p.desc)}${p.def !== undefined ? ` (Default Value: ${roff(p.def)})` : ''}`,
+    );
+  }
+  lines.push('.SH ACTIONS');
+  for (const a of ACTIONS) lines.push('.TP', `\\fB${roff(a)}\\fP`);
+  lines.push('.SH STDIN PARAMETERS');
+  for (const p of params) lines.push('.TP', `.B ${roff(p.name)}`, roff(p.desc));
   return `${lines.join('\n')}\n`;
 }
 
@@ -395,8 +426,12 @@ async function run(o: Opts, out: (s: string) => void, log: (s: string) => void):
     return 0;
   }
   const act = (o.action ?? 'reboot').replace(/^meta-data$/, 'metadata');
-  if (act === 'metadata' || act === 'manpage') {
+  if (act === 'metadata') {
     out(metadata());
+    return 0;
+  }
+  if (act === 'manpage') {
+    out(manpage());
     return 0;
   }
   const v = validate(o);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { metadata, parseArgv, parseStdin, validate } from '../../../src/fencing/agent/main.js';
+import { manpage, metadata, parseArgv, parseStdin, validate } from '../../../src/fencing/agent/main.js';
 
 describe('fence_rackwitness input parsing (fence-agents rules)', () => {
   it('stdin: comments and blanks skipped, last wins, quotes stripped, aliases mapped, unknown keys warned', () => {
@@ -45,6 +45,18 @@ describe('fence_rackwitness input parsing (fence-agents rules)', () => {
     expect(validate({ action: 'list', ip: 'h' }).plug).toBeUndefined();
     expect(() => validate({ action: 'cycle', ip: 'h' })).toThrow(/Unrecognised action 'cycle'/);
     expect(() => validate({ action: 'off', ip: 'h', plug: 'x', ipport: '70000' })).toThrow(/ipport/);
+  });
+
+  it('manpage is a roff page naming every option and action of the metadata', () => {
+    const man = manpage();
+    expect(man.split('\n')[0]).toMatch(/^\.TH FENCE_RACKWITNESS 8 /);
+    for (const name of [...metadata().matchAll(/<parameter name="([^"]+)"/g)].map((m) => m[1] as string)) {
+      expect(man).toContain(`.B ${name.replace(/-/g, '\\-')}\n`);
+    }
+    for (const a of [...metadata().matchAll(/<action name="([^"]+)"/g)].map((m) => m[1] as string)) {
+      expect(man).toContain(`\\fB${a.replace(/-/g, '\\-')}\\fP`);
+    }
+    expect(man).not.toContain('<');
   });
 
   it('metadata advertises plug (obsoletes port), every action, and no cycle method', () => {

@@ -15,7 +15,7 @@ export interface TestCtx {
 
 export function makeServiceCtx(
   pgsql: Record<string, unknown>,
-  opts: { demo?: boolean; stateDir?: string } = {},
+  opts: { demo?: boolean; stateDir?: string; sections?: Record<string, unknown> } = {},
 ): TestCtx {
   const handlers = new Map<string, ControlHandler>();
   let changes = 0;
@@ -29,7 +29,7 @@ export function makeServiceCtx(
     onChange: () => () => {},
   };
   const ctx: ServiceContext = {
-    config: configSchema.parse({ pgsql }),
+    config: configSchema.parse({ pgsql, ...opts.sections }),
     log: pino({ level: 'silent' }),
     events,
     metrics,

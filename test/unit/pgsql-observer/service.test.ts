@@ -4,9 +4,11 @@
  */
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { lastKnownLsn } from '../../../src/arbitrator/service.js';
 import { configSchema } from '../../../src/config/schema.js';
 import type { ControlHandler, Service } from '../../../src/daemon/service.js';
 import { pgsqlConfigSchema, pgsqlRules } from '../../../src/pgsql/config.js';
+import { maxLsn, parseLsn } from '../../../src/pgsql/core/types.js';
 import {
   installSimulatedRack,
   resetSimulatedRack,
@@ -22,10 +24,10 @@ const NODES = [
   { name: 'node-b', host: 'simulated-node-b', port: 5433 },
 ];
 
-function makeCtx(pgsql: Record<string, unknown>, demo = true) {
+function makeCtx(pgsql: Record<string, unknown>, demo = true, sections: Record<string, unknown> = {}) {
   // a frozen clock: WAL does not move, so lags and sentences are exact
   installSimulatedRack(new SimulatedRack({ names: ['node-a', 'node-b'], now: () => 1_795_322_200_000 }));
-  return makeServiceCtx(pgsql, { demo });
+  return makeServiceCtx(pgsql, { demo, sections });
 }
 
 let svc: Service | undefined;
@@ -103,6 +105,29 @@ describe('pgsql service over the simulated rack', () => {
     expect(text).toContain('rackwitness_pgsql_primary{node="node-b"} 1');
     expect(text).toContain('rackwitness_pgsql_timeline{node="node-a"} 2');
     expect(text).toContain('rackwitness_pgsql_polls_total{node="node-a",result="error"}');
+  });
+
+  it('feeds the arbitrator vote guard the last WAL position seen per node, and detaches on stop', async () => {
+    const guard = {
+      arbitrator: {
+        booth_config: '/etc/booth/booth.conf',
+        pg_guard: { enabled: true, tickets: ['db'], nodes: { '10.0.0.1': 'node-a', '10.0.0.2': 'node-b' } },
+      },
+    };
+    const t = makeCtx({ nodes: NODES, simulated: true, poll_interval_s: 60 }, true, guard);
+    svc = createPgsqlService(t.ctx);
+    await svc.start();
+    const snap = (await (t.handlers.get('pgsql.status') as ControlHandler)({})) as RackSnapshot;
+    for (const n of snap.nodes) {
+      const seen = lastKnownLsn(n.name);
+      const expected = maxLsn(parseLsn(n.currentLsn), parseLsn(n.receiveLsn), parseLsn(n.replayLsn));
+      expect(expected).not.toBeNull();
+      expect(seen).toEqual({ lsn: expected, observedAt: Date.parse(snap.at) });
+    }
+    expect(lastKnownLsn('no-such-node')).toBeUndefined();
+    await svc.stop();
+    svc = undefined;
+    expect(lastKnownLsn('node-a')).toBeUndefined();
   });
 
   it('polls on its own every poll_interval_s', async () => {
