@@ -231,6 +231,13 @@ describe('fence_rackwitness against the running fencing service', () => {
       expect(reg.code, reg.stderr + reg.stdout).toBe(0);
     });
 
+    it('stonith_admin --metadata accepts the agent’s metadata', async () => {
+      const r = await inNs('stonith_admin', ['--metadata', '--agent', 'fence_rackwitness']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/<resource-agent name="fence_rackwitness"/);
+      expect(r.stdout).toMatch(/<parameter name="plug"/);
+    });
+
     it('stonith_admin --reboot node-a: off verified, boot delay, on; journaled with the fencer as requester', async () => {
       const r = await inNs('stonith_admin', ['--reboot', 'node-a', '--timeout', '40'], 60_000);
       expect(r.code, `${r.stdout}${r.stderr}\n${readFileSync(fenceLog, 'utf8').slice(-3000)}`).toBe(0);
