@@ -7,9 +7,10 @@
  *
  * Exit codes as fence-agents: 0 success (status: on), 1 failure, 2 status off.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { readKeyFile, signedHeaders } from '../protocol.js';
+import { MIN_KEY_CHARS, readKeyFile, signedHeaders } from '../protocol.js';
 
 const AGENT = 'fence_rackwitness';
 const ACTIONS = [
@@ -117,6 +118,38 @@ const PARAMS: ParamDef[] = [
     long: ['key-id', 'key_id'],
   },
   {
+    name: 'username',
+    getopt: '-l, --username=[name]',
+    type: 'string',
+    desc: 'Key id (the standard fence-agents name for key_id)',
+    long: ['username'],
+    short: 'l',
+  },
+  {
+    name: 'password',
+    getopt: '-p, --password=[password]',
+    type: 'string',
+    desc: 'The shared API key itself (prefer key_file or password_script: the CIB is not a secret store)',
+    long: ['password'],
+    short: 'p',
+  },
+  {
+    name: 'password_script',
+    getopt: '-S, --password-script=[script]',
+    type: 'string',
+    desc: 'Script that prints the shared API key (used instead of key_file)',
+    long: ['password-script', 'password_script'],
+    short: 'S',
+  },
+  {
+    name: 'ssl',
+    getopt: '-z, --ssl',
+    type: 'boolean',
+    desc: 'Not supported: the box signs and checks every request (HMAC-SHA256) but does not encrypt it',
+    long: ['ssl'],
+    short: 'z',
+  },
+  {
     name: 'request_timeout',
     getopt: '--request-timeout=[seconds]',
     type: 'second',
@@ -174,6 +207,7 @@ const STDIN_ALIASES: Record<string, string> = {
   port: 'plug',
   'key-file': 'key_file',
   'key-id': 'key_id',
+  'password-script': 'password_script',
   'request-timeout': 'request_timeout',
   'connect-timeout': 'connect_timeout',
 };
@@ -324,6 +358,8 @@ interface Validated {
   plug?: string;
   keyFile: string;
   keyId: string;
+  /** Where the key comes from: key_file (default), password_script, or password. */
+  keySource: 'key_file' | 'password_script' | 'password';
 }
 
 export function validate(o: Opts): Validated {
@@ -338,11 +374,44 @@ export function validate(o: Opts): Validated {
   if (['on', 'off', 'reboot', 'status'].includes(action) && !plug)
     throw new Fail('You have to enter plug (the target node name)');
   for (const k of ['request_timeout', 'connect_timeout', 'delay']) seconds(o, k, 0);
-  const keyId = o.key_id || 'cluster';
+  if (truthy(o.ssl)) {
+    throw new Fail(
+      'ssl is not supported: the rackwitness API signs every request (HMAC-SHA256) but does not encrypt it',
+    );
+  }
+  const keyId = o.key_id || o.username || 'cluster';
   if (!/^[A-Za-z0-9_.-]{1,32}$/.test(keyId)) throw new Fail(`key_id '${keyId}' is not a valid key id`);
-  const v: Validated = { action, ip, port, keyFile: o.key_file || DEFAULT_KEY_FILE, keyId };
+  const keySource = o.password_script ? 'password_script' : o.password ? 'password' : 'key_file';
+  const v: Validated = { action, ip, port, keyFile: o.key_file || DEFAULT_KEY_FILE, keyId, keySource };
   if (plug) v.plug = plug;
   return v;
+}
+
+/** The shared key, from password_script (first line it prints), password, or key_file. Never logged. */
+function readKey(v: Validated, o: Opts): Buffer {
+  let text: string;
+  let from: string;
+  try {
+    if (v.keySource === 'key_file') return readKeyFile(v.keyFile);
+    if (v.keySource === 'password_script') {
+      from = 'password_script';
+      // fence-agents run the script through the shell; its first output line is the secret
+      text = (
+        execFileSync('/bin/sh', ['-c', o.password_script as string], { encoding: 'utf8', timeout: 10_000 }).split(
+          '\n',
+        )[0] ?? ''
+      ).trim();
+    } else {
+      from = 'password';
+      text = (o.password as string).trim();
+    }
+  } catch (e) {
+    if (v.keySource === 'password_script')
+      throw new Fail('password_script failed (it must print the key on its first line)');
+    throw new Fail((e as Error).message);
+  }
+  if (text.length < MIN_KEY_CHARS) throw new Fail(`the key from ${from} holds fewer than ${MIN_KEY_CHARS} characters`);
+  return Buffer.from(text, 'utf8');
 }
 
 interface Reply {
@@ -435,12 +504,7 @@ async function run(o: Opts, out: (s: string) => void, log: (s: string) => void):
     return 0;
   }
   const v = validate(o);
-  let key: Buffer;
-  try {
-    key = readKeyFile(v.keyFile);
-  } catch (e) {
-    throw new Fail((e as Error).message);
-  }
+  const key = readKey(v, o);
   if (v.action === 'validate-all') return 0;
   const underFencer = process.env.PCMK_service === 'pacemaker-fenced';
   const delay = seconds(o, 'delay', 0);

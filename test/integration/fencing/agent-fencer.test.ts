@@ -78,6 +78,23 @@ describe('fence_rackwitness against the running fencing service', () => {
     expect((await run(process.execPath, [agentJs, '--no-such-option'])).code).toBe(1);
   });
 
+  it('takes the key the standard fence-agents ways: username + password_script, password; refuses ssl', async () => {
+    const noKey = `ip=127.0.0.1\nipport=${port}\n`;
+    // a script the fencer runs through the shell; its first line is the key
+    let r = await agent(`action=status\n${noKey}plug=node-b\nusername=cluster\npassword_script=cat ${keyFile}\n`);
+    expect([r.code, r.stdout]).toEqual([0, 'Status: ON\n']);
+    r = await agent(`action=status\n${noKey}plug=node-b\npassword=${KEY}\n`);
+    expect([r.code, r.stdout]).toEqual([0, 'Status: ON\n']);
+    // a wrong key from the script is refused by the box, never a status
+    r = await agent(`action=status\n${noKey}plug=node-b\npassword_script=echo ${'x'.repeat(40)}\n`);
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toMatch(/Status:/);
+    r = await agent(`action=status\n${noKey}plug=node-b\npassword_script=exit 3\n`);
+    expect([r.code, r.stderr]).toEqual([1, expect.stringMatching(/password_script failed/)]);
+    r = await agent(`action=validate-all\n${base()}ssl=1\n`);
+    expect([r.code, r.stderr]).toEqual([1, expect.stringMatching(/ssl is not supported/)]);
+  });
+
   it('status / off / status / on through stdin as pacemaker-fenced sends it (port= and plug=)', async () => {
     let r = await agent(`action=status\n${base()}port=node-a\nnodename=node-a\n`);
     expect([r.code, r.stdout]).toEqual([0, 'Status: ON\n']);
