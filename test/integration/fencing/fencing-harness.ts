@@ -59,7 +59,7 @@ export interface Harness {
 }
 
 /** `fencingYaml` is the body of the fencing section (indented by 2), without `api:`. */
-export async function startFencing(fencingYaml: string, apiHost = '127.0.0.1'): Promise<Harness> {
+export async function startFencing(fencingYaml: string, apiHost = '127.0.0.1', apiExtra = ''): Promise<Harness> {
   const dir = cleanupDir(tempDir('rwfence-'));
   const keyFile = join(dir, 'fence.key');
   writeFileSync(keyFile, `${TEST_KEY}\n`, { mode: 0o600 });
@@ -75,7 +75,7 @@ ${fencingYaml}
     host: ${apiHost}
     port: ${port}
     keys: [{id: cluster, key_file: ${keyFile}}]
-`;
+${apiExtra}`;
   const { config } = loadConfigText(yaml, join(dir, 'rackwitness.yaml'));
   const handlers = new Map<string, ControlHandler>();
   const ctx: ServiceContext = {
