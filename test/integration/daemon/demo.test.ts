@@ -19,6 +19,7 @@ describe('demo', () => {
       RACKWITNESS_CONTROL_SOCKET: join(dir, 'control.sock'),
       RACKWITNESS_STATUS_MQTT_EMBEDDED_PORT: String(mqttPort),
       RACKWITNESS_STATUS_HTTP_PORT: String(httpPort),
+      RACKWITNESS_FENCING_API_PORT: String(await freePort()),
     };
     const d = await startDaemon(['--demo'], env);
     expect(d.output()).toContain(`metrics       http://127.0.0.1:${httpPort}/metrics`);
@@ -27,6 +28,17 @@ describe('demo', () => {
     expect(status.demo).toBe(true);
     expect(status.problems).toEqual([]);
     expect(st.code).toBe(0);
+    expect(status.services.map((s: { name: string }) => s.name)).toEqual([
+      'status',
+      'arbitrator',
+      'fencing',
+      'pgsql',
+      'watchdog',
+    ]);
+    // the demo's simulated BMC answers a fence request through the daemon, verified
+    const fence = await runCli(['fence', 'node-b', '--action', 'off', '--json', '--socket', join(dir, 'control.sock')]);
+    expect(fence.code).toBe(0);
+    expect(JSON.parse(fence.stdout)).toMatchObject({ result: 'success' });
     const seen = await mosquittoSub(mqttPort, 'rackwitness/demo/bridge/state');
     expect(seen).toEqual(['rackwitness/demo/bridge/state {"state":"online"}']);
     d.child.kill('SIGTERM');
