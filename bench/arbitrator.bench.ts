@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BoothLab, type Member } from '../test/fixtures/booth-lab.js';
 import { sleep, until } from '../test/fixtures/proc.js';
+import { median } from './lib.js';
 
 const EXPIRE = 10;
 const ACQUIRE_AFTER = 2;
@@ -22,12 +23,6 @@ interface KindResult {
   /** CPU time after start-up (from listening to the end of the scenario). */
   steadyCpuMs: number;
   rssKiB: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 function procStats(pid: number): { cpuMs: number; rssKiB: number } {

@@ -8,13 +8,9 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { startDaemon } from '../test/fixtures/cli.js';
 import { cleanupDir, freePort, sleep, tempDir } from '../test/fixtures/proc.js';
+import { median } from './lib.js';
 
 const RUNS = 7;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
 
 function rssMb(pid: number): number {
   const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);

@@ -12,23 +12,7 @@ import { resolve } from 'node:path';
 import { expect, it } from 'vitest';
 import { run as runTool, startIpmiSim } from '../test/fixtures/ipmi-sim.js';
 import { startFencing } from '../test/integration/fencing/fencing-harness.js';
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
-async function measure(runs: number, prepare: () => void, fn: () => Promise<void>): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    prepare();
-    const t0 = performance.now();
-    await fn();
-    out.push(performance.now() - t0);
-  }
-  return out;
-}
+import { measure, median } from './lib.js';
 
 const r1 = (n: number) => Math.round(n * 10) / 10;
 

@@ -16,25 +16,9 @@ import { expect, it } from 'vitest';
 import { IpmiClient } from '../src/fencing/ipmi/client.js';
 import { run, startIpmiSim } from '../test/fixtures/ipmi-sim.js';
 import { onCleanup, tempDir } from '../test/fixtures/proc.js';
+import { measure, median } from './lib.js';
 
 const CLI = 'dist/cli/main.js';
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
-async function measure(runs: number, prepare: () => void, fn: () => Promise<unknown>): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    prepare();
-    const t0 = performance.now();
-    await fn();
-    out.push(performance.now() - t0);
-  }
-  return out;
-}
 
 async function proc(cmd: string, args: string[], okCodes = [0]): Promise<void> {
   const r = await run(cmd, args, 60_000, { ...process.env, PYTHONWARNINGS: 'ignore' });

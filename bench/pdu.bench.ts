@@ -23,6 +23,7 @@ import { consoleState, SerialConsole, TelnetConsole } from '../test/fixtures/apc
 import { startFakeSnmpPdu } from '../test/fixtures/pdu-snmpd.js';
 import { cleanupDir, tempDir } from '../test/fixtures/proc.js';
 import { startPtyPair } from '../test/fixtures/pty-pair.js';
+import { median } from './lib.js';
 
 const run = promisify(execFile);
 const OURS_RUNS = 21;
@@ -30,10 +31,6 @@ const PEER_RUNS = 9;
 const sig = () => AbortSignal.timeout(30_000);
 const verify = () => ({ timeoutMs: 10_000, pollMs: 50, signal: sig() });
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {

@@ -21,13 +21,9 @@ import { pollRack, preflightOptions, sourceFor } from '../src/pgsql/service.js';
 import { runCli } from '../test/fixtures/cli.js';
 import { createPgRack, PG_BINDIR } from '../test/fixtures/pg-rack.js';
 import { cleanupDir, tempDir } from '../test/fixtures/proc.js';
+import { median } from './lib.js';
 
 const RUNS = 21;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
 
 function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -19,14 +19,10 @@ import {
   installFakeCrm,
   startWriter,
 } from '../test/integration/pgsql/agent-harness.js';
+import { median } from './lib.js';
 
 const RUNS_SWITCHOVER = 5;
 const RUNS_FAILOVER = 3;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length === 0 ? Number.NaN : s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 const round = (n: number) => Math.round(n * 10) / 10;
 
 /** Longest gap between two acknowledged commits (client-observed write outage). */
