@@ -129,7 +129,8 @@ export async function driverFromOptions(cmd: Command, o: PduOpts): Promise<Power
           f === CLI_COMMUNITY && community !== undefined ? Promise.resolve(community) : defaultReadSecret(f),
       });
     }
-    if (o.driver === 'pdu-serial') {
+    // "apc-serial" is the name the APC serial console goes by elsewhere; the family is pdu-serial
+    if (o.driver === 'pdu-serial' || o.driver === 'apc-serial') {
       if (!o.device) usage(cmd, '--device is required with --driver pdu-serial');
       if (!o.user || !o.passwordFile) usage(cmd, '--user and --password-file are required with --driver pdu-serial');
       return createPduSerialDriver({
@@ -146,7 +147,7 @@ export async function driverFromOptions(cmd: Command, o: PduOpts): Promise<Power
     if (e instanceof Error && e.name === 'ZodError') usage(cmd, `invalid options: ${e.message}`);
     throw e;
   }
-  usage(cmd, `--driver must be apc-snmp or pdu-serial, got "${o.driver ?? ''}"`);
+  usage(cmd, `--driver must be apc-snmp or pdu-serial (alias apc-serial), got "${o.driver ?? ''}"`);
 }
 
 function out(o: PduOpts, data: unknown, text: string): void {
@@ -174,7 +175,7 @@ export function registerPduCli(program: Command): void {
     .description(
       'Talk to a PDU directly (diagnostics, no daemon): outlet status/on/off/reboot with verification, list.',
     )
-    .option('--driver <family>', 'apc-snmp | pdu-serial')
+    .option('--driver <family>', 'apc-snmp | pdu-serial (alias apc-serial)')
     .option('--host <host>', 'apc-snmp: PDU address')
     .option('--port <port>', 'apc-snmp: UDP port (default 161)')
     .option('--snmp-version <v>', 'apc-snmp: 1 | 2c | 3 (default 1, or 3 with --v3-user)')

@@ -208,6 +208,9 @@ describe('pdu-serial driver over a pty pair', () => {
     expect(r.out).toMatch(/^\s+5\s+off\s+Outlet 5$/m);
     r = await runPduCli([...base, 'outlet', '5', 'on']);
     expect(r.code).toBe(0);
+    // the spelling of the family works too
+    r = await runPduCli(['pdu', '--driver', 'apc-serial', ...base.slice(3), 'outlet', '5', 'status']);
+    expect([r.code, r.out]).toEqual([0, 'on\n']);
     const bad = join(dir, 'bad');
     writeFileSync(bad, 'nope\n', { mode: 0o600 });
     r = await runPduCli([...base.slice(0, -1), bad, 'outlet', '5', 'off']);
