@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { port, seconds, secretFile, serviceSwitches } from '../config/fields.js';
 import type { ConfigRule } from '../config/rules.js';
+import { rebootPowerOnModes } from './core.js';
 import { deviceName, deviceSchema } from './device-schema.js';
 
 const nameRe = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -114,11 +115,20 @@ export const fencingConfigSchema = z
       .meta({ description: 'Interval between power-state reads while waiting for the new state.' }),
     command_timeout_s: seconds('Bound on one request to a device (status, off, on).', 0.2, 60).default(5),
     monitor_interval_s: seconds('Period of the device reachability check.', 1, 3600).default(60),
+    reboot_power_on: z.enum(rebootPowerOnModes).default('after-answer').meta({
+      description:
+        'Reboot: `after-answer` answers the cluster as soon as every plug reads off, then (boot delay, power-on, verify on) powers the node back on as a journaled follow-up; `never` makes reboot an off that leaves the node off.',
+    }),
+    requester_boot_s: seconds(
+      'Fence race guard: a request from a node the box itself powered on less than this long ago is refused (it cannot have booted, rejoined and seen the other node fail yet). Default: corosync token + consensus, below which no such request can be legitimate.',
+      0,
+      600,
+    ).optional(),
     race_window_s: seconds(
-      'A fence request coming from a node that is being fenced, or was fenced this many seconds ago, is refused (two-node fence race).',
+      'Deprecated and ignored: the fence race guard now decides from the power the box knows of the requester (see requester_boot_s).',
       0,
       3600,
-    ).default(120),
+    ).optional(),
     allow_simulated: z
       .boolean()
       .default(false)
@@ -148,6 +158,11 @@ export type TargetConfig = z.infer<typeof targetSchema>;
 
 export function consensusMs(c: FencingConfig): number {
   return c.corosync_consensus_ms ?? Math.round(1.2 * c.corosync_token_ms);
+}
+
+/** The guard's "cannot have booted yet" window after a power-on by the box (ms). */
+export function requesterBootMs(c: FencingConfig): number {
+  return c.requester_boot_s !== undefined ? c.requester_boot_s * 1000 : c.corosync_token_ms + consensusMs(c);
 }
 
 export const fencingRules: ConfigRule[] = [

@@ -1,18 +1,34 @@
 /**
  * The fencer: turns a request (target, action, who asked) into one journaled operation.
  * - never acts on a target that is not configured;
- * - one operation per target at a time: a request for the same action joins the running one
- *   (same result); a different action waits for it to finish, then runs — nothing races;
- * - two-node fence race guard: a request coming from a node that is being fenced, or was just
- *   fenced, is refused (the box is the single fencing arbiter);
+ * - what happens to a request is decided by the pure guard table (core.ts `admit()`) over a
+ *   snapshot of what the box knows (running operations, the last verified power of every node,
+ *   now): the fence-race guard refuses only a request that cannot come from a live node (being
+ *   fenced now, verified off and confirmed off by a fresh read, or powered on by the box too
+ *   recently to have booted); otherwise one operation per target: join the same action, wait for
+ *   another, cancel a pending power-on;
+ * - a reboot is answered as soon as off is verified; its power-on follow-up (boot delay, on,
+ *   verify on) runs on as a separate journal operation (`power-on`, `follows` = the reboot's id)
+ *   whose outcome never changes the answer;
  * - every operation is written to the journal before any device is touched, and its result after.
  */
 import type { FencingConfig } from './config.js';
-import { consensusMs } from './config.js';
-import type { Decision, FenceAction } from './core.js';
+import { consensusMs, requesterBootMs } from './config.js';
+import {
+  admit,
+  type Decision,
+  type FenceAction,
+  type GuardDecision,
+  type GuardSnapshot,
+  type Phase,
+  type PowerHow,
+  type PowerKnowledge,
+  type RunningStage,
+  type RunningView,
+} from './core.js';
 import type { PowerDriver, PowerState } from './driver.js';
 import type { FenceJournal, Requester } from './journal.js';
-import { type Clock, type LevelDef, type OperationOutcome, runOperation, type Timing } from './runner.js';
+import { type Clock, type LevelDef, type OperationOutcome, realClock, runOperation, type Timing } from './runner.js';
 
 export interface FenceRequest {
   target: string;
@@ -33,6 +49,36 @@ export interface FenceResult {
   duration_ms: number;
   /** True when this request joined an operation already running for the target. */
   joined?: boolean;
+  /** Reboot answered at the verified off: the journal id of its power-on follow-up. */
+  power_on_id?: string;
+  /** Reboot answered at the verified off: when the power-on is due (end of the boot delay). */
+  power_on_pending_until?: string;
+}
+
+/** The outcome of a reboot's power-on follow-up (never sent to the agent: it was answered already). */
+export interface FollowUpResult {
+  id: string;
+  /** The reboot operation it follows. */
+  follows: string;
+  target: string;
+  result: 'success' | 'failed' | 'cancelled';
+  power?: PowerState;
+  level?: number;
+  verified_by?: string;
+  reason: string;
+  note?: string;
+  /** From the answer to the end of the follow-up. */
+  duration_ms: number;
+}
+
+export interface FollowUpView {
+  id: string;
+  follows: string;
+  /** `boot-wait` until the boot delay is over, then `verify-on`. */
+  phase: Phase;
+  since: string;
+  /** End of the boot delay (the power-on is due then). */
+  power_on_pending_until?: string;
 }
 
 export class UnknownTargetError extends Error {
@@ -45,15 +91,28 @@ export class UnknownTargetError extends Error {
 interface Running {
   id: string;
   action: FenceAction;
-  since: number;
+  sinceMs: number;
   requester: Requester;
-  promise: Promise<FenceResult>;
+  stage: RunningStage;
+  /** Resolves with the answer (for a reboot: at the verified off; otherwise at the end). */
+  answer: Promise<FenceResult>;
+  /** Resolves when the operation and any follow-up have ended. */
+  done: Promise<void>;
+  cancel: AbortController;
+  cancelReason?: string;
+  followUp?: FollowUpView;
 }
 
 export interface FencerHooks {
   onStarted?(req: FenceRequest, id: string): void;
   onDecision?(req: FenceRequest, id: string, d: Decision, level: number): void;
+  /** Every guard decision (logs); refusals also reach onFinished. */
+  onAdmit?(req: FenceRequest, d: GuardDecision): void;
   onFinished?(req: FenceRequest, res: FenceResult): void;
+  onFollowUpStarted?(req: FenceRequest, fu: FollowUpView): void;
+  /** The follow-up entered a phase (e.g. verify-on: the power-on was sent). */
+  onFollowUpPhase?(req: FenceRequest, fu: FollowUpView): void;
+  onFollowUpFinished?(req: FenceRequest, fu: FollowUpResult): void;
 }
 
 export function timingOf(cfg: FencingConfig): Timing {
@@ -65,38 +124,48 @@ export function timingOf(cfg: FencingConfig): Timing {
   };
 }
 
-/** Worst-case duration of one operation on a target (seconds), for status and docs. */
-export function worstCaseS(cfg: FencingConfig, target: string, action: FenceAction = 'reboot'): number {
+/**
+ * Worst-case time until the box ANSWERS a request on a target (seconds), for status and docs:
+ * every level tried, each with a read, a send and the full power timeout. A reboot is answered
+ * at the verified off, so it costs the same as an off; its power-on follows after the answer
+ * (`worstCaseFollowUpS`) and is no part of what Pacemaker waits for.
+ */
+export function worstCaseS(cfg: FencingConfig, target: string, _action: FenceAction = 'reboot'): number {
   const t = cfg.targets[target];
   if (!t) return 0;
   const cmd = cfg.command_timeout_s;
-  // per level: read + send + power timeout (+ boot delay + send + power timeout for reboot)
-  const perLevel =
-    2 * cmd + cfg.power_timeout_s + (action === 'reboot' ? cfg.boot_delay_s + cmd + cfg.power_timeout_s : 0);
-  return Math.ceil(t.levels.length * perLevel);
+  return Math.ceil(t.levels.length * (2 * cmd + cfg.power_timeout_s));
+}
+
+/** Worst case of a reboot's power-on follow-up after the answer: boot delay + on + power timeout. */
+export function worstCaseFollowUpS(cfg: FencingConfig): number {
+  return Math.ceil(cfg.boot_delay_s + cfg.command_timeout_s + cfg.power_timeout_s);
 }
 
 export class Fencer {
   private readonly running = new Map<string, Running>();
-  /** Last finished off/reboot success per target (ms), for the race guard. */
-  private readonly lastFenced = new Map<string, number>();
+  /** The last power the box knows of every node (the guard's evidence). */
+  private readonly power = new Map<string, PowerKnowledge>();
+  private readonly clk: Clock;
 
   constructor(
     private readonly cfg: FencingConfig,
     private readonly drivers: ReadonlyMap<string, PowerDriver>,
     private readonly journal: FenceJournal,
     private readonly hooks: FencerHooks = {},
-    private readonly clock?: Clock,
+    clock?: Clock,
   ) {
-    for (const h of journal.history(cfg.history_max)) {
-      if (
-        (h.action === 'off' || h.action === 'reboot') &&
-        h.result === 'success' &&
-        h.finished &&
-        !this.lastFenced.has(h.target)
-      ) {
-        this.lastFenced.set(h.target, Date.parse(h.finished));
-      }
+    this.clk = clock ?? realClock;
+    // what the journal proves, oldest first; the device check adds reads after start
+    for (const h of journal.history(cfg.history_max).reverse()) {
+      if (h.result !== 'success' || !h.finished || !Object.hasOwn(cfg.targets, h.target)) continue;
+      const at = Date.parse(h.finished);
+      if (!Number.isFinite(at)) continue;
+      if ((h.action === 'off' || h.action === 'reboot') && h.power === 'off')
+        this.power.set(h.target, { state: 'off', atMs: at, how: 'verified-off' });
+      else if ((h.action === 'power-on' || h.action === 'on') && h.power === 'on')
+        this.power.set(h.target, { state: 'on', atMs: at, how: h.note === 'already on' ? 'read' : 'powered-on' });
+      else if (h.action === 'status' && h.power) this.power.set(h.target, { state: h.power, atMs: at, how: 'read' });
     }
   }
 
@@ -116,12 +185,21 @@ export class Fencer {
     return undefined;
   }
 
-  inProgress(): Array<{ target: string; id: string; action: FenceAction; since: string }> {
+  inProgress(): Array<{
+    target: string;
+    id: string;
+    action: FenceAction;
+    since: string;
+    stage: RunningStage;
+    follow_up?: FollowUpView;
+  }> {
     return [...this.running].map(([target, r]) => ({
       target,
       id: r.id,
       action: r.action,
-      since: new Date(r.since).toISOString(),
+      since: new Date(r.sinceMs).toISOString(),
+      stage: r.stage,
+      ...(r.followUp ? { follow_up: { ...r.followUp } } : {}),
     }));
   }
 
@@ -129,78 +207,151 @@ export class Fencer {
     return this.running.has(target);
   }
 
-  /** Runs (or joins) an operation. Rejects only with UnknownTargetError; every other outcome is a result. */
+  /** The pending power-on follow-up of a target, if one runs. */
+  powerOnPending(target: string): FollowUpView | undefined {
+    const f = this.running.get(target)?.followUp;
+    return f ? { ...f } : undefined;
+  }
+
+  /** The last power the box knows of a node. */
+  knownPower(target: string): (PowerKnowledge & { at: string }) | undefined {
+    const k = this.power.get(target);
+    return k ? { ...k, at: new Date(k.atMs).toISOString() } : undefined;
+  }
+
+  /**
+   * A read of a node's power from outside an operation (the periodic device check). A read that
+   * agrees with what is known keeps the earlier evidence (when it went off / was powered on).
+   */
+  notePower(target: string, state: PowerState | 'unknown'): void {
+    if (state === 'unknown' || this.running.has(target)) return;
+    this.learn(target, state, 'read');
+  }
+
+  private learn(target: string, state: PowerState, how: PowerHow): void {
+    const cur = this.power.get(target);
+    if (how === 'read' && cur?.state === state) return;
+    this.power.set(target, { state, atMs: this.clk.now(), how });
+  }
+
+  private guardSnapshot(req: FenceRequest, requesterRead: PowerState | 'unreadable' | undefined): GuardSnapshot {
+    const running: Record<string, RunningView> = {};
+    for (const [t, r] of this.running) running[t] = { action: r.action, stage: r.stage, sinceMs: r.sinceMs };
+    const power: Record<string, PowerKnowledge> = {};
+    for (const [t, k] of this.power) power[t] = { ...k };
+    return {
+      action: req.action,
+      target: req.target,
+      ...(req.requester.node ? { requester: req.requester.node } : {}),
+      nowMs: this.clk.now(),
+      running,
+      power,
+      ...(requesterRead ? { requesterRead } : {}),
+      requesterBootMs: requesterBootMs(this.cfg),
+    };
+  }
+
+  /**
+   * Runs (or joins) an operation. Resolves with the answer: for a reboot, as soon as off is
+   * verified (the power-on follows). Rejects only with UnknownTargetError.
+   */
   async run(req: FenceRequest): Promise<FenceResult> {
     if (!Object.hasOwn(this.cfg.targets, req.target)) throw new UnknownTargetError(req.target);
-    const refusal = this.raceRefusal(req);
-    if (refusal) {
-      const id = this.journal.refused(req.target, req.action, req.requester, refusal);
-      const res: FenceResult = {
-        id,
-        target: req.target,
-        action: req.action,
-        result: 'refused',
-        reason: refusal,
-        duration_ms: 0,
-      };
-      this.hooks.onFinished?.(req, res);
-      return res;
-    }
+    let requesterRead: PowerState | 'unreadable' | undefined;
     for (;;) {
+      const d = admit(this.guardSnapshot(req, requesterRead));
+      this.hooks.onAdmit?.(req, d);
       const cur = this.running.get(req.target);
-      if (!cur) break;
-      if (cur.action === req.action) {
-        const res = await cur.promise;
-        return { ...res, joined: true };
+      switch (d.verdict) {
+        case 'refuse':
+          return this.refuse(req, d.reason);
+        case 'read-requester':
+          requesterRead = await this.readPower(req.requester.node as string);
+          continue;
+        case 'join':
+          if (!cur) continue;
+          return { ...(await cur.answer), joined: true };
+        case 'wait-answer':
+          if (cur) await cur.answer.catch(() => undefined);
+          continue;
+        case 'wait-done':
+          if (cur) await cur.done;
+          continue;
+        case 'cancel-follow-up':
+          if (cur) {
+            cur.cancelReason ??= `cancelled by ${req.action === 'off' ? 'an off' : 'a reboot'} request (${who(req.requester)})`;
+            cur.cancel.abort();
+            await cur.done;
+          }
+          continue;
+        case 'run-beside':
+          return this.start(req, true);
+        case 'run':
+          return this.start(req);
       }
-      await cur.promise.catch(() => undefined);
     }
-    return this.start(req);
   }
 
-  private raceRefusal(req: FenceRequest): string | undefined {
-    const node = req.requester.node;
-    if (!node || node === req.target || (req.action !== 'off' && req.action !== 'reboot')) return undefined;
-    const r = this.running.get(node);
-    if (r && (r.action === 'off' || r.action === 'reboot')) {
-      return `refused: the request comes from ${node}, which is being fenced right now (fence race)`;
-    }
-    const last = this.lastFenced.get(node);
-    const now = Date.now();
-    if (last !== undefined && now - last < this.cfg.race_window_s * 1000) {
-      return `refused: the request comes from ${node}, which was fenced ${Math.round((now - last) / 1000)} s ago (race window ${this.cfg.race_window_s} s)`;
-    }
-    return undefined;
+  private refuse(req: FenceRequest, reason: string): FenceResult {
+    const id = this.journal.refused(req.target, req.action, req.requester, reason);
+    const res: FenceResult = {
+      id,
+      target: req.target,
+      action: req.action,
+      result: 'refused',
+      reason,
+      duration_ms: 0,
+    };
+    this.hooks.onFinished?.(req, res);
+    return res;
   }
 
-  private start(req: FenceRequest): Promise<FenceResult> {
+  /** A read of a node's power for the guard (level by level, as a status); not journaled. */
+  private async readPower(node: string): Promise<PowerState | 'unreadable'> {
+    try {
+      const out = await runOperation({
+        action: 'status',
+        levels: this.levels(node),
+        drivers: this.drivers,
+        timing: timingOf(this.cfg),
+        clock: this.clk,
+      });
+      if (out.result === 'success' && out.power) {
+        if (!this.running.has(node)) this.learn(node, out.power, 'read');
+        return out.power;
+      }
+    } catch {
+      // unreadable
+    }
+    return 'unreadable';
+  }
+
+  private start(req: FenceRequest, beside = false): Promise<FenceResult> {
     const id = this.journal.started(req.target, req.action, req.requester);
-    const since = Date.now();
+    const sinceMs = this.clk.now();
     this.hooks.onStarted?.(req, id);
-    const promise = (async (): Promise<FenceResult> => {
-      let out: OperationOutcome;
-      try {
-        out = await runOperation({
-          action: req.action,
-          levels: this.levels(req.target),
-          drivers: this.drivers,
-          timing: timingOf(this.cfg),
-          clock: this.clock,
-          onDecision: (d, level) => this.hooks.onDecision?.(req, id, d, level),
-        });
-      } catch (e) {
-        out = {
-          result: 'failed',
-          reason: `internal error: ${(e as Error).message}`,
-          steps: [],
-          duration_ms: Date.now() - since,
-        };
-      }
+    let resolveAnswer: (r: FenceResult) => void = () => undefined;
+    const answer = new Promise<FenceResult>((r) => {
+      resolveAnswer = r;
+    });
+    const entry: Running = {
+      id,
+      action: req.action,
+      sinceMs,
+      requester: req.requester,
+      stage: 'fence',
+      answer,
+      done: Promise.resolve(),
+      cancel: new AbortController(),
+    };
+    let answeredAt: number | undefined;
+
+    const finishFence = (out: OperationOutcome): FenceResult => {
       const res: FenceResult = {
         id,
         target: req.target,
         action: req.action,
-        result: out.result,
+        result: out.result === 'success' ? 'success' : 'failed',
         reason: out.reason,
         duration_ms: out.duration_ms,
       };
@@ -208,6 +359,10 @@ export class Fencer {
       if (out.level !== undefined) res.level = out.level;
       if (out.verified_by) res.verified_by = out.verified_by;
       if (out.note) res.note = out.note;
+      if (entry.followUp) {
+        res.power_on_id = entry.followUp.id;
+        if (entry.followUp.power_on_pending_until) res.power_on_pending_until = entry.followUp.power_on_pending_until;
+      }
       try {
         this.journal.finished({
           id,
@@ -220,24 +375,138 @@ export class Fencer {
           ...(res.level !== undefined ? { level: res.level } : {}),
           ...(res.verified_by ? { verified_by: res.verified_by } : {}),
           ...(res.note ? { note: res.note } : {}),
+          ...(res.power_on_id ? { power_on_id: res.power_on_id } : {}),
         });
       } catch (e) {
         res.note = `${res.note ? `${res.note}; ` : ''}journal write failed: ${(e as Error).message}`;
       }
-      if ((req.action === 'off' || req.action === 'reboot') && res.result === 'success')
-        this.lastFenced.set(req.target, Date.now());
-      if (this.running.get(req.target)?.id === id) this.running.delete(req.target);
-      this.hooks.onFinished?.(req, res);
+      if (res.result === 'success' && res.power) {
+        if (req.action === 'off' || req.action === 'reboot') this.learn(req.target, 'off', 'verified-off');
+        else if (req.action === 'on') this.learn(req.target, 'on', res.note === 'already on' ? 'read' : 'powered-on');
+        else if (!beside || !this.running.has(req.target)) this.learn(req.target, res.power, 'read');
+      }
       return res;
+    };
+
+    const onAnswer = (a: OperationOutcome) => {
+      // the follow-up is on disk before the answer: a crash in between shows both as interrupted
+      answeredAt = this.clk.now();
+      const until = new Date(Date.now() + this.cfg.boot_delay_s * 1000).toISOString();
+      let fuId: string;
+      try {
+        fuId = this.journal.started(req.target, 'power-on', req.requester, undefined, { follows: id });
+      } catch {
+        fuId = `${id}-power-on`;
+      }
+      entry.followUp = {
+        id: fuId,
+        follows: id,
+        phase: 'boot-wait',
+        since: new Date().toISOString(),
+        power_on_pending_until: until,
+      };
+      const res = finishFence(a);
+      entry.stage = 'follow-up';
+      this.hooks.onFinished?.(req, res);
+      this.hooks.onFollowUpStarted?.(req, { ...entry.followUp });
+      resolveAnswer(res);
+    };
+
+    const onPhase = (phase: Phase) => {
+      const f = entry.followUp;
+      if (!f || phase === f.phase || (phase !== 'verify-on' && phase !== 'level-failed')) return;
+      f.phase = phase;
+      this.hooks.onFollowUpPhase?.(req, { ...f });
+    };
+
+    const finishFollowUp = (out: OperationOutcome) => {
+      const f = entry.followUp as FollowUpView;
+      const fu: FollowUpResult = {
+        id: f.id,
+        follows: id,
+        target: req.target,
+        result: out.result,
+        reason: entry.cancelReason && out.result === 'cancelled' ? `${out.reason} (${entry.cancelReason})` : out.reason,
+        duration_ms: Math.max(0, this.clk.now() - (answeredAt ?? sinceMs)),
+      };
+      if (out.power) fu.power = out.power;
+      if (out.level !== undefined) fu.level = out.level;
+      if (out.verified_by) fu.verified_by = out.verified_by;
+      if (out.note) fu.note = out.note;
+      try {
+        this.journal.finished({
+          id: fu.id,
+          target: fu.target,
+          action: 'power-on',
+          result: fu.result,
+          reason: fu.reason,
+          duration_ms: fu.duration_ms,
+          follows: id,
+          ...(fu.power ? { power: fu.power } : {}),
+          ...(fu.level !== undefined ? { level: fu.level } : {}),
+          ...(fu.verified_by ? { verified_by: fu.verified_by } : {}),
+          ...(fu.note ? { note: fu.note } : {}),
+        });
+      } catch (e) {
+        fu.note = `${fu.note ? `${fu.note}; ` : ''}journal write failed: ${(e as Error).message}`;
+      }
+      if (fu.result === 'success' && fu.power === 'on') this.learn(req.target, 'on', 'powered-on');
+      return fu;
+    };
+
+    entry.done = (async () => {
+      let out: OperationOutcome;
+      try {
+        out = await runOperation({
+          action: req.action,
+          levels: this.levels(req.target),
+          drivers: this.drivers,
+          timing: timingOf(this.cfg),
+          clock: this.clk,
+          rebootPowerOn: this.cfg.reboot_power_on,
+          cancel: entry.cancel.signal,
+          onDecision: (d, level) => this.hooks.onDecision?.(req, id, d, level),
+          onAnswer,
+          onPhase,
+        });
+      } catch (e) {
+        out = {
+          result: 'failed',
+          reason: `internal error: ${(e as Error).message}`,
+          steps: [],
+          duration_ms: this.clk.now() - sinceMs,
+        };
+      }
+      if (!entry.followUp) {
+        const res = finishFence(out);
+        if (this.running.get(req.target)?.id === id) this.running.delete(req.target);
+        this.hooks.onFinished?.(req, res);
+        resolveAnswer(res);
+        return;
+      }
+      const fu = finishFollowUp(out);
+      if (this.running.get(req.target)?.id === id) this.running.delete(req.target);
+      this.hooks.onFollowUpFinished?.(req, fu);
     })();
-    const entry: Running = { id, action: req.action, since, requester: req.requester, promise };
-    this.running.set(req.target, entry);
-    return promise;
+    if (!beside) this.running.set(req.target, entry);
+    return answer;
+  }
+
+  /** Cancels every pending power-on follow-up (the nodes stay off), e.g. when the daemon stops. */
+  cancelFollowUps(reason: string): number {
+    let n = 0;
+    for (const r of this.running.values()) {
+      if (r.stage !== 'follow-up') continue;
+      r.cancelReason ??= reason;
+      r.cancel.abort();
+      n++;
+    }
+    return n;
   }
 
   /** Resolves when every running operation has finished (or after maxMs). */
   async drain(maxMs: number): Promise<void> {
-    const all = [...this.running.values()].map((r) => r.promise.catch(() => undefined));
+    const all = [...this.running.values()].map((r) => r.done.catch(() => undefined));
     if (all.length === 0) return;
     await Promise.race([Promise.all(all), new Promise((r) => setTimeout(r, maxMs).unref())]);
   }
@@ -245,4 +514,9 @@ export class Fencer {
   consensusMs(): number {
     return consensusMs(this.cfg);
   }
+}
+
+function who(r: Requester): string {
+  if (r.via === 'api') return `${r.addr ?? '?'}${r.node ? ` (${r.node})` : ''}`;
+  return r.who ? `${r.via} ${r.who}` : r.via;
 }

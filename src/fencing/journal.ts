@@ -34,7 +34,8 @@ export interface Requester {
   node?: string;
 }
 
-export type JournalResult = 'success' | 'failed' | 'refused';
+/** `cancelled`: only a reboot's power-on follow-up (action `power-on`) ends that way. */
+export type JournalResult = 'success' | 'failed' | 'refused' | 'cancelled';
 
 export interface StartedRecord {
   v: 1;
@@ -44,6 +45,8 @@ export interface StartedRecord {
   target: string;
   action: string;
   requester: Requester;
+  /** Action `power-on`: the id of the reboot (answered at its verified off) this power-on follows. */
+  follows?: string;
 }
 
 export interface FinishedRecord {
@@ -62,6 +65,10 @@ export interface FinishedRecord {
   duration_ms: number;
   /** Only on "refused" records (never started): who asked. */
   requester?: Requester;
+  /** Action `power-on`: the reboot it follows. */
+  follows?: string;
+  /** A reboot answered at its verified off: the id of its power-on follow-up. */
+  power_on_id?: string;
 }
 
 export interface InterruptedRecord {
@@ -90,6 +97,8 @@ export interface HistoryEntry {
   reason?: string;
   note?: string;
   duration_ms?: number;
+  follows?: string;
+  power_on_id?: string;
 }
 
 /** Parses journal text; torn or foreign lines are skipped and counted. */
@@ -125,18 +134,30 @@ export function foldHistory(
     if (r.type === 'started') {
       e.started = r.ts;
       e.requester = r.requester;
+      if (r.follows) e.follows = r.follows;
       if (e.finished === undefined) e.result = running.has(r.id) ? 'running' : 'interrupted';
     } else if (r.type === 'finished') {
       e.finished = r.ts;
       e.result = r.result;
       if (r.requester) e.requester = r.requester;
-      for (const k of ['power', 'level', 'verified_by', 'reason', 'note', 'duration_ms'] as const) {
+      for (const k of [
+        'power',
+        'level',
+        'verified_by',
+        'reason',
+        'note',
+        'duration_ms',
+        'follows',
+        'power_on_id',
+      ] as const) {
         if (r[k] !== undefined) (e as unknown as Record<string, unknown>)[k] = r[k];
       }
     } else if (e.finished === undefined) {
       e.result = 'interrupted';
       e.reason =
-        'the daemon stopped (crash or power loss) before this operation finished; the power state was not verified';
+        r.action === 'power-on'
+          ? 'the daemon stopped (crash or power loss) before this power-on finished; the node was verified off by the reboot it follows and may still be off (the fence answer stands)'
+          : 'the daemon stopped (crash or power loss) before this operation finished; the power state was not verified';
     }
   }
   return [...byId.values()];
@@ -201,9 +222,24 @@ export class FenceJournal {
   }
 
   /** Durably records the start of an operation; returns its id. */
-  started(target: string, action: string, requester: Requester, id = newOperationId()): string {
+  started(
+    target: string,
+    action: string,
+    requester: Requester,
+    id = newOperationId(),
+    extra: { follows?: string } = {},
+  ): string {
     this.running.add(id);
-    this.append({ v: 1, type: 'started', id, ts: new Date().toISOString(), target, action, requester });
+    this.append({
+      v: 1,
+      type: 'started',
+      id,
+      ts: new Date().toISOString(),
+      target,
+      action,
+      requester,
+      ...(extra.follows ? { follows: extra.follows } : {}),
+    });
     return id;
   }
 

@@ -2,6 +2,11 @@
  * The I/O edge of the fencing core: runs one operation on one target by feeding snapshots to
  * `decide()` and carrying out its steps against the drivers (reads and off/on requests of a
  * level's plugs in parallel, each bounded by the command timeout; waits on an injectable clock).
+ *
+ * A reboot is answered early: when the table says `answer` (every plug read off), `onAnswer`
+ * gets the fence result at once, and the operation goes on with its power-on follow-up (boot
+ * delay, on, verify on). The promise then resolves with the follow-up's outcome, the answer in
+ * `answer`. The follow-up can be cancelled through `cancel` (waits are cut short).
  */
 
 import {
@@ -10,6 +15,7 @@ import {
   type FenceAction,
   type Phase,
   type PlugView,
+  type RebootPowerOn,
   type Result,
   type Snapshot,
 } from './core.js';
@@ -62,6 +68,8 @@ export interface OperationOutcome {
   reason: string;
   steps: StepLog[];
   duration_ms: number;
+  /** Reboot answered early: the answer given (this outcome is then its power-on follow-up's). */
+  answer?: OperationOutcome;
 }
 
 export interface RunInput {
@@ -72,6 +80,14 @@ export interface RunInput {
   clock?: Clock;
   /** Called after every decision (events, logs). */
   onDecision?: (d: Decision, level: number) => void;
+  /** Reboot: what follows the verified off (default `after-answer`). */
+  rebootPowerOn?: RebootPowerOn;
+  /** Reboot: the answer (off verified), given before the power-on follow-up. */
+  onAnswer?: (answer: OperationOutcome) => void;
+  /** Called on entering a phase, with its deadline (ms on the clock), e.g. the end of the boot delay. */
+  onPhase?: (phase: Phase, deadline: number | undefined) => void;
+  /** Cancels the power-on follow-up (the table decides what that means in each phase). */
+  cancel?: AbortSignal;
 }
 
 /** Upper bound of decisions in one operation; a safety net, never reached with sane timings. */
@@ -87,6 +103,23 @@ export async function runOperation(input: RunInput): Promise<OperationOutcome> {
   let readDone = false;
   let deadline: number | undefined;
   let offVerified = false;
+  let answer: OperationOutcome | undefined;
+  /** Sleeps, cut short by a cancel (the next decision sees it). */
+  const wait = (ms: number): Promise<void> => {
+    const sig = input.cancel;
+    if (!sig) return clock.sleep(ms);
+    if (sig.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        sig.removeEventListener('abort', done);
+        resolve();
+      };
+      sig.addEventListener('abort', done);
+      void clock.sleep(ms).then(done);
+    });
+  };
+  const verifiedList = () =>
+    plugs.map((p) => `${p.device}/${p.plug} (${input.drivers.get(p.device)?.family ?? '?'})`).join(', ');
 
   const call = async <T>(ref: PlugRef, what: (d: PowerDriver, s: AbortSignal) => Promise<T>): Promise<T> => {
     const drv = input.drivers.get(ref.device);
@@ -155,6 +188,8 @@ export async function runOperation(input: RunInput): Promise<OperationOutcome> {
       readDone,
       deadlinePassed: deadline !== undefined && clock.now() >= deadline,
       offVerified,
+      cancelled: input.cancel?.aborted ?? false,
+      rebootPowerOn: input.rebootPowerOn ?? 'after-answer',
     });
     const d = decide(snap);
     steps.push({ t_ms: clock.now() - t0, row: d.row, reason: d.reason });
@@ -165,28 +200,44 @@ export async function runOperation(input: RunInput): Promise<OperationOutcome> {
           await readAll();
           break;
         case 'poll':
-          await clock.sleep(input.timing.pollIntervalMs);
-          await readAll();
+          await wait(input.timing.pollIntervalMs);
+          if (!(offVerified && input.cancel?.aborted)) await readAll();
           break;
         case 'off':
         case 'on':
           await sendAll(step.plugs, step.do);
           break;
         case 'wait-boot':
-          await clock.sleep(Math.max(0, (deadline ?? 0) - clock.now()));
+          await wait(Math.max(0, (deadline ?? 0) - clock.now()));
           break;
+        case 'answer': {
+          const a: OperationOutcome = {
+            result: step.result,
+            power: step.power,
+            level: level + 1,
+            verified_by: `read off: ${verifiedList()}`,
+            reason: d.reason,
+            steps: [...steps],
+            duration_ms: clock.now() - t0,
+          };
+          if (step.note) a.note = step.note;
+          answer = a;
+          offVerified = true;
+          input.onAnswer?.(a);
+          break;
+        }
         case 'phase':
           phase = step.phase;
           readDone = false;
           plugs = plugs.map((p) => ({ ...p, sendError: undefined }));
           if (phase === 'boot-wait') {
-            offVerified = true;
             deadline = clock.now() + input.timing.bootDelayMs;
           } else if (phase === 'verify-off' || phase === 'verify-on') {
             deadline = clock.now() + input.timing.powerTimeoutMs;
           } else {
             deadline = undefined;
           }
+          input.onPhase?.(phase, deadline);
           break;
         case 'next-level':
           level++;
@@ -196,13 +247,11 @@ export async function runOperation(input: RunInput): Promise<OperationOutcome> {
           plugs = initPlugs(input.levels[level]);
           break;
         case 'finish': {
-          const list = plugs
-            .map((p) => `${p.device}/${p.plug} (${input.drivers.get(p.device)?.family ?? '?'})`)
-            .join(', ');
+          const list = verifiedList();
           const verified = !step.verified
             ? undefined
-            : input.action === 'reboot' && offVerified
-              ? `read off${step.power === 'on' ? ', then on' : ''}: ${list}`
+            : answer
+              ? `read on again: ${list}`
               : `read ${step.power ?? 'state'}: ${list}`;
           const out: OperationOutcome = {
             result: step.result,
@@ -214,17 +263,20 @@ export async function runOperation(input: RunInput): Promise<OperationOutcome> {
           if (step.result === 'success' || step.verified) out.level = level + 1;
           if (verified) out.verified_by = verified;
           if (step.note) out.note = step.note;
+          if (answer) out.answer = answer;
           return out;
         }
       }
     }
   }
-  return {
+  const bound: OperationOutcome = {
     result: 'failed',
     reason: 'the fencing core did not conclude (decision bound reached)',
     steps,
     duration_ms: clock.now() - t0,
   };
+  if (answer) bound.answer = answer;
+  return bound;
 }
 
 function initPlugs(def: LevelDef | undefined): PlugView[] {

@@ -11,7 +11,14 @@ import type { FencingConfig } from './config.js';
 import { type FenceAction, fenceActions } from './core.js';
 import type { PowerDriver, PowerState } from './driver.js';
 import { createDriver, deviceName, isSimulated } from './drivers.js';
-import { type FenceResult, Fencer, UnknownTargetError, worstCaseS } from './fencer.js';
+import {
+  type FenceResult,
+  Fencer,
+  type FollowUpResult,
+  UnknownTargetError,
+  worstCaseFollowUpS,
+  worstCaseS,
+} from './fencer.js';
 import { FenceJournal, type HistoryEntry } from './journal.js';
 import { readKeyFile } from './protocol.js';
 import { type SimDriver, type SimFault, simFaults } from './sim/index.js';
@@ -36,6 +43,8 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
   const drivers = new Map<string, PowerDriver>();
   const devices = new Map<string, DeviceState>();
   const power = new Map<string, PowerSeen>();
+  /** Targets whose power-on after a reboot failed: one sentence each, until the node is seen on or fenced again. */
+  const problems = new Map<string, string>();
   let journal: FenceJournal | undefined;
   let fencer: Fencer | undefined;
   let api: FenceApi | undefined;
@@ -162,6 +171,17 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
       const states = first.plugs.map((p) => readings.get(`${p.device}/${p.plug}`) ?? 'unknown');
       const s: PowerState | 'unknown' = states.includes('unknown') ? 'unknown' : states.includes('on') ? 'on' : 'off';
       power.set(target, { state: s, at });
+      fencer?.notePower(target, s);
+      if (s === 'on' && problems.delete(target)) {
+        ctx.events.record(
+          NAME,
+          'fence.power-on.recovered',
+          `${target} reads on again; its earlier power-on problem is over.`,
+          {
+            target,
+          },
+        );
+      }
     }
     refreshHealth();
     ctx.changed();
@@ -176,12 +196,14 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
       if (!usable) bad.push(target);
     }
     const down = [...devices].filter(([, d]) => d.up === false).map(([n]) => n);
+    const problem = [...problems.values()].join(' ');
     if (bad.length)
       state = {
         state: 'degraded',
         reason: `no usable fencing level for ${bad.join(', ')} (device down: ${down.join(', ')})`,
       };
     else if (down.length) state = { state: 'degraded', reason: `power device down: ${down.join(', ')}` };
+    else if (problem) state = { state: 'degraded', reason: problem };
     else state = { state: 'ok' };
   };
 
@@ -190,6 +212,8 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
     const t = c.targets[target];
     const last = journal?.history(1, target)[0];
     const run = fencer?.inProgress().find((r) => r.target === target);
+    const pending = fencer?.powerOnPending(target);
+    const known = fencer?.knownPower(target);
     return {
       levels: (t?.levels ?? []).map((l, i) => ({
         level: i + 1,
@@ -198,9 +222,14 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
       })),
       power: power.get(target)?.state ?? 'unknown',
       power_read_at: power.get(target)?.at,
-      in_progress: run ? { id: run.id, action: run.action, since: run.since } : undefined,
+      in_progress: run ? { id: run.id, action: run.action, since: run.since, stage: run.stage } : undefined,
+      power_on_pending_until: pending?.phase === 'boot-wait' ? pending.power_on_pending_until : undefined,
+      power_on: pending,
+      known_power: known ? { state: known.state, how: known.how, at: known.at } : undefined,
+      problem: problems.get(target),
       last_operation: last ? summarize(last) : undefined,
       worst_case_reboot_s: worstCaseS(c, target, 'reboot'),
+      worst_case_power_on_s: c.reboot_power_on === 'never' ? undefined : worstCaseFollowUpS(c),
     };
   };
 
@@ -212,6 +241,7 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
       devices: Object.fromEntries(devices),
       api: c.api.enabled ? { host: c.api.host, port: apiPort ?? c.api.port, ...apiCounts } : { enabled: false },
       timing: {
+        reboot_power_on: c.reboot_power_on,
         boot_delay_s: c.boot_delay_s,
         power_timeout_s: c.power_timeout_s,
         corosync_token_ms: c.corosync_token_ms,
@@ -228,6 +258,14 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
     } catch {
       // stop never throws
     }
+    // a pending power-on is not carried out by a stopping daemon: the node stays off (safe), loudly
+    const cancelled = fencer?.cancelFollowUps('the daemon is stopping; the node stays off') ?? 0;
+    if (cancelled > 0)
+      ctx.events.record(
+        NAME,
+        'fence.power-on.cancelled',
+        `The daemon is stopping: ${cancelled} pending power-on(s) after a reboot cancelled; those nodes stay off until powered on (rackwitness fence NODE --action on).`,
+      );
     try {
       // let a running fence reach its verified result rather than cutting it in the middle
       await fencer?.drain(((cfg?.power_timeout_s ?? 5) + (cfg?.command_timeout_s ?? 5)) * 1000);
@@ -289,12 +327,13 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
         );
       }
       for (const h of journal.interruptedAtOpen) {
-        ctx.events.record(
-          NAME,
-          'fence.interrupted',
-          `The ${h.action} of ${h.target} started at ${h.started} never finished (daemon crash or power loss); its outcome is unknown.`,
-          { id: h.id, target: h.target, action: h.action },
-        );
+        const sentence =
+          h.action === 'power-on'
+            ? `The power-on of ${h.target} after its reboot (started ${h.started}) never finished (daemon crash or power loss): ${h.target} was fenced (verified off) and may still be off; power it on with "rackwitness fence ${h.target} --action on".`
+            : `The ${h.action} of ${h.target} started at ${h.started} never finished (daemon crash or power loss); its outcome is unknown.`;
+        ctx.events.record(NAME, 'fence.interrupted', sentence, { id: h.id, target: h.target, action: h.action });
+        if (h.action === 'power-on')
+          problems.set(h.target, `${h.target} may still be off: its power-on after a reboot was interrupted.`);
       }
       fencer = new Fencer(c, drivers, journal, {
         onStarted(req, id) {
@@ -313,11 +352,19 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
         onDecision(req, id, d) {
           ctx.log.info({ id, target: req.target, action: req.action, row: d.row }, d.reason);
         },
+        onAdmit(req, d) {
+          ctx.log.info(
+            { target: req.target, action: req.action, requester: req.requester, row: d.row, verdict: d.verdict },
+            d.reason,
+          );
+        },
         onFinished(req, res) {
           opsTotal.inc({ target: req.target, action: req.action, result: res.result });
           if (res.result !== 'refused') opDuration.observe({ action: req.action }, res.duration_ms / 1000);
           if (res.power && (res.result === 'success' || res.power === 'off'))
             power.set(req.target, { state: res.power, at: new Date().toISOString() });
+          if (res.result === 'success' && req.action !== 'status') problems.delete(req.target);
+          refreshHealth();
           ctx.events.record(NAME, `fence.${res.result}`, sentence(res), {
             id: res.id,
             target: res.target,
@@ -327,6 +374,45 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
             verified_by: res.verified_by,
             duration_ms: res.duration_ms,
           });
+          ctx.changed();
+        },
+        onFollowUpStarted() {
+          ctx.changed();
+        },
+        onFollowUpPhase(req, fu) {
+          if (fu.phase === 'verify-on')
+            ctx.events.record(
+              NAME,
+              'fence.power-on.sent',
+              `Boot delay over: switching ${req.target} back on after its reboot.`,
+              { id: fu.id, follows: fu.follows, target: req.target },
+            );
+          ctx.changed();
+        },
+        onFollowUpFinished(req, fu) {
+          opsTotal.inc({ target: req.target, action: 'power-on', result: fu.result });
+          if (fu.power) power.set(req.target, { state: fu.power, at: new Date().toISOString() });
+          if (fu.result === 'success') problems.delete(req.target);
+          else if (fu.result === 'failed')
+            problems.set(
+              req.target,
+              `${req.target} stays off: its power-on after a reboot FAILED (${fu.reason}); the fence answer stands; power it on with "rackwitness fence ${req.target} --action on".`,
+            );
+          else if (/daemon is stopping/.test(fu.reason))
+            problems.set(
+              req.target,
+              `${req.target} stays off: its pending power-on was cancelled when the daemon stopped.`,
+            );
+          ctx.events.record(NAME, `fence.power-on.${fu.result}`, followUpSentence(fu), {
+            id: fu.id,
+            follows: fu.follows,
+            target: fu.target,
+            result: fu.result,
+            level: fu.level,
+            verified_by: fu.verified_by,
+            duration_ms: fu.duration_ms,
+          });
+          refreshHealth();
           ctx.changed();
         },
       });
@@ -440,6 +526,8 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
             power: s.power,
             power_read_at: s.power_read_at ?? null,
             in_progress: s.in_progress?.action ?? null,
+            power_on_pending_until: s.power_on_pending_until ?? null,
+            problem: s.problem ?? null,
             last_operation: s.last_operation ?? null,
           },
           ha: { component: 'sensor', name: `Fencing ${t}`, icon: 'mdi:power-plug-off' },
@@ -458,14 +546,28 @@ function summarize(h: HistoryEntry): Record<string, unknown> {
     level: h.level,
     verified_by: h.verified_by,
     duration_ms: h.duration_ms,
+    ...(h.follows ? { follows: h.follows } : {}),
+    ...(h.power_on_id ? { power_on_id: h.power_on_id } : {}),
   };
+}
+
+function followUpSentence(f: FollowUpResult): string {
+  const dur = `${(f.duration_ms / 1000).toFixed(1)} s`;
+  switch (f.result) {
+    case 'success':
+      return `Power-on of ${f.target} after its reboot succeeded ${dur} after the answer: ${f.reason}.`;
+    case 'cancelled':
+      return `Pending power-on of ${f.target} after its reboot was cancelled: ${f.reason}.`;
+    default:
+      return `Power-on of ${f.target} after its reboot FAILED: ${f.reason}${f.note ? ` (${f.note})` : ''}; ${f.target} stays off, and the fence result already given (off verified) stands.`;
+  }
 }
 
 function sentence(r: FenceResult): string {
   const lvl = r.level ? ` at level ${r.level}` : '';
   switch (r.result) {
     case 'success':
-      return `${cap(r.action)} of ${r.target} succeeded${lvl} in ${(r.duration_ms / 1000).toFixed(1)} s: ${r.reason}${r.note ? ` (${r.note})` : ''}.`;
+      return `${cap(r.action)} of ${r.target} succeeded${lvl} in ${(r.duration_ms / 1000).toFixed(1)} s: ${r.reason}${r.note ? ` (${r.note})` : ''}${r.power_on_pending_until ? `; power-on due at ${r.power_on_pending_until}` : ''}.`;
     case 'refused':
       return `Refused ${r.action} of ${r.target}: ${r.reason}.`;
     default:

@@ -224,7 +224,7 @@ export function metadata(): string {
   const lines = [
     '<?xml version="1.0" ?>',
     `<resource-agent name="${AGENT}" shortdesc="${SHORTDESC}" >`,
-    '<longdesc>fence_rackwitness asks a rackwitness witness box to power a cluster node off, on or through a reboot. The box switches the node through its configured levels (IPMI BMC, PDU outlets, relays) and answers only after it has read the new power state back. Requests are signed with HMAC-SHA256 using a shared key file; the target is the cluster node name as configured on the box.</longdesc>',
+    '<longdesc>fence_rackwitness asks a rackwitness witness box to power a cluster node off, on or through a reboot. The box switches the node through its configured levels (IPMI BMC, PDU outlets, relays) and answers only after it has read the new power state back. A reboot is answered as soon as every plug reads off (the node is fenced); the box then waits its boot delay and powers the node back on by itself, so pcmk_reboot_timeout only has to cover the off (the box shows worst_case_reboot_s). Requests are signed with HMAC-SHA256 using a shared key file; the target is the cluster node name as configured on the box.</longdesc>',
     '<vendor-url>https://github.com/rackwitness/rackwitness</vendor-url>',
     '<parameters>',
   ];
@@ -258,7 +258,7 @@ export function manpage(): string {
     '.SH DESCRIPTION',
     '.P',
     roff(
-      'fence_rackwitness asks a rackwitness witness box to power a cluster node off, on or through a reboot. The box answers only after it has read the new power state back.',
+      'fence_rackwitness asks a rackwitness witness box to power a cluster node off, on or through a reboot. The box answers only after it has read the new power state back; a reboot as soon as the node reads off (the box powers it back on after its boot delay).',
     ),
     '.SH PARAMETERS',
   ];
@@ -564,6 +564,8 @@ async function run(o: Opts, out: (s: string) => void, log: (s: string) => void):
       return 0;
     default:
       if (b.note && b.power !== 'on') log(`Note: ${String(b.note)}`);
+      if (truthy(o.verbose) && b.power_on_pending_until)
+        log(`Power-on by the box due at ${String(b.power_on_pending_until)}`);
       out('Success: Rebooted\n');
       return 0;
   }

@@ -10,6 +10,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { signedHeaders } from '../../../src/fencing/protocol.js';
+import { type IpmiSim, startIpmiSim } from '../../fixtures/ipmi-sim.js';
 import { onCleanup, sleep, spawnProc, until } from '../../fixtures/proc.js';
 import { type Harness, TEST_KEY as KEY, run, startFencing } from './fencing-harness.js';
 
@@ -195,7 +196,8 @@ describe('fence_rackwitness against the running fencing service', () => {
     const nsIf = `rwfn${process.pid % 100000}`;
     const net = `10.213.${process.pid % 250}`;
     const installed = '/usr/sbin/fence_rackwitness';
-    const fenceLog = join(dir, 'fenced.log');
+    // dir is only known in the outer beforeAll: resolve the log path lazily, never in the cwd
+    let fenceLog = '';
     const inNs = (cmd: string, args: string[], timeoutMs = 60_000) =>
       run('ip', ['netns', 'exec', ns, cmd, ...args], undefined, undefined, timeoutMs);
 
@@ -223,6 +225,8 @@ describe('fence_rackwitness against the running fencing service', () => {
         const r = await run('ip', args);
         expect(r.code, `ip ${args.join(' ')}: ${r.stderr}`).toBe(0);
       }
+      fenceLog = join(dir, 'fenced.log');
+      writeFileSync(fenceLog, ''); // "accepting connections" must come from this fencer
       spawnProc('ip', ['netns', 'exec', ns, '/usr/lib/pacemaker/pacemaker-fenced', '-s', '-l', fenceLog]);
       await until(
         () => existsSync(fenceLog) && /accepting connections/.test(readFileSync(fenceLog, 'utf8')),
@@ -245,7 +249,7 @@ describe('fence_rackwitness against the running fencing service', () => {
         '-o',
         'pcmk_host_list=node-a node-b',
       ]);
-      expect(reg.code, reg.stderr + reg.stdout).toBe(0);
+      expect(reg.code, `${reg.stderr}${reg.stdout}\n${readFileSync(fenceLog, 'utf8').slice(-3000)}`).toBe(0);
     });
 
     it('stonith_admin --metadata accepts the agent’s metadata', async () => {
@@ -255,20 +259,135 @@ describe('fence_rackwitness against the running fencing service', () => {
       expect(r.stdout).toMatch(/<parameter name="plug"/);
     });
 
-    it('stonith_admin --reboot node-a: off verified, boot delay, on; journaled with the fencer as requester', async () => {
+    it('stonith_admin --reboot node-a: answered at the verified off, the power-on follows; journaled with the fencer as requester', async () => {
       const r = await inNs('stonith_admin', ['--reboot', 'node-a', '--timeout', '40'], 60_000);
       expect(r.code, `${r.stdout}${r.stderr}\n${readFileSync(fenceLog, 'utf8').slice(-3000)}`).toBe(0);
-      const last = journal().at(-1);
-      expect(last).toMatchObject({
+      const reboot = journal().find((x) => x.action === 'reboot' && x.target === 'node-a');
+      expect(reboot).toMatchObject({
         target: 'node-a',
         action: 'reboot',
         result: 'success',
+        power: 'off',
         level: 1,
         requester: { addr: `${net}.2` },
       });
-      expect(last?.verified_by).toMatch(/^read off, then on: bmc-a\/chassis/);
+      expect(reboot?.verified_by).toMatch(/^read off: bmc-a\/chassis/);
+      await until(() => journal().some((x) => x.follows === reboot?.id && x.result === 'success'), 10_000, 50);
       const st = await h.handlers.get('fence.run')?.({ target: 'node-a', action: 'status' });
       expect(st).toMatchObject({ power: 'on' });
+    });
+
+    describe('against the real ipmi_sim, next to fence_ipmilan at the same BMC', () => {
+      let sim: IpmiSim;
+      let hi: Harness;
+      const runs = Math.max(1, Number(process.env.RW_FENCE_TIMING_RUNS ?? 1));
+      const bootDelay = Number(process.env.RW_FENCE_BOOT_DELAY_S ?? 3);
+
+      beforeAll(async () => {
+        sim = await startIpmiSim({ power: 'on', addr: '0.0.0.0' });
+        hi = await startFencing(
+          `  corosync_token_ms: 1000
+  boot_delay_s: ${bootDelay}
+  power_timeout_s: 5
+  poll_interval_ms: 100
+  command_timeout_s: 2
+  devices:
+    - {driver: ipmi, name: bmc-i, host: 127.0.0.1, port: ${sim.port}, username: ${sim.users.operator.name}, password_file: ${sim.users.operator.passwordFile}, cipher: 3}
+  targets:
+    node-i:
+      levels:
+        - {plugs: [{device: bmc-i, plug: chassis}]}`,
+          '0.0.0.0',
+        );
+        const reg = await inNs('stonith_admin', [
+          '--register',
+          'rwi',
+          '--agent',
+          'fence_rackwitness',
+          '-o',
+          `ip=${net}.1`,
+          '-o',
+          `ipport=${hi.port}`,
+          '-o',
+          `key_file=${hi.keyFile}`,
+          '-o',
+          'pcmk_host_list=node-i',
+        ]);
+        expect(reg.code, reg.stderr + reg.stdout).toBe(0);
+        const lan = await inNs('stonith_admin', [
+          '--register',
+          'ipmilan',
+          '--agent',
+          'fence_ipmilan',
+          '-o',
+          `ip=${net}.1`,
+          '-o',
+          `ipport=${sim.port}`,
+          '-o',
+          `username=${sim.users.admin.name}`,
+          '-o',
+          `password=${sim.users.admin.password}`,
+          '-o',
+          'lanplus=1',
+          '-o',
+          'cipher=3',
+          '-o',
+          'pcmk_host_list=node-j',
+        ]);
+        expect(lan.code, lan.stderr + lan.stdout).toBe(0);
+      });
+
+      const timed = async (target: string) => {
+        const t0 = performance.now();
+        const r = await inNs('stonith_admin', ['--reboot', target, '--timeout', '60'], 90_000);
+        return { r, s: (performance.now() - t0) / 1000, railAtReturn: sim.powerState() };
+      };
+
+      it('stonith_admin --reboot returns success while the BMC rail still reads off; the power-on follows, journaled and shown', async () => {
+        const ours: number[] = [];
+        const theirs: number[] = [];
+        for (let i = 0; i < runs; i++) {
+          const lan = await timed('node-j');
+          expect(lan.r.code, `${lan.r.stdout}${lan.r.stderr}`).toBe(0);
+          theirs.push(lan.s);
+          await until(() => sim.powerState() === 'on', 30_000, 50);
+          const before = sim.chassisLog().length;
+          const t = await timed('node-i');
+          console.log(`run ${i + 1}: fence_ipmilan ${lan.s.toFixed(2)} s, fence_rackwitness ${t.s.toFixed(2)} s`);
+          expect(t.r.code, `${t.r.stdout}${t.r.stderr}\n${readFileSync(fenceLog, 'utf8').slice(-3000)}`).toBe(0);
+          ours.push(t.s);
+          // the answer arrived while the rail still reads off: the power-on had not happened yet
+          expect(t.railAtReturn).toBe('off');
+          const status = (await hi.handlers.get('fence.status')?.({})) as {
+            targets: Record<string, { power_on_pending_until?: string; in_progress?: { stage: string } }>;
+          };
+          const pending = status.targets['node-i'];
+          if (sim.powerState() === 'off') {
+            expect(pending?.power_on_pending_until).toMatch(/^\d{4}-/);
+            expect(pending?.in_progress?.stage).toBe('follow-up');
+          }
+          const reboot = hi.journal().findLast((x) => x.action === 'reboot');
+          expect(reboot).toMatchObject({
+            result: 'success',
+            power: 'off',
+            verified_by: 'read off: bmc-i/chassis (ipmi)',
+          });
+          await until(() => sim.powerState() === 'on', 30_000, 50);
+          await until(() => hi.journal().some((x) => x.follows === reboot?.id && x.finished !== undefined), 15_000, 50);
+          expect(hi.journal().find((x) => x.follows === reboot?.id)).toMatchObject({
+            action: 'power-on',
+            result: 'success',
+            power: 'on',
+            verified_by: 'read on again: bmc-i/chassis (ipmi)',
+          });
+          expect(sim.chassisLog().slice(before)).toEqual(['set power 0', 'set power 1']);
+        }
+        const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? 0;
+        // timings are reported, never asserted
+        console.log(
+          `stonith_admin --reboot (boot_delay_s ${bootDelay}, ${runs} run(s)): fence_rackwitness ${ours.map((x) => x.toFixed(2)).join(' ')} s (median ${med(ours).toFixed(2)}), fence_ipmilan ${theirs.map((x) => x.toFixed(2)).join(' ')} s (median ${med(theirs).toFixed(2)}), ratio ${(med(ours) / med(theirs)).toFixed(2)}`,
+        );
+      });
     });
 
     it('stonith_admin --fence (off) of a node whose outlet never goes off fails; the node is not reported fenced', async () => {

@@ -4,6 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type IpmiSim, startIpmiSim } from '../../fixtures/ipmi-sim.js';
+import { until } from '../../fixtures/proc.js';
 import { type Harness, startFencing } from './fencing-harness.js';
 
 describe('fence_rackwitness with a real ipmi_sim BMC', () => {
@@ -14,7 +15,7 @@ describe('fence_rackwitness with a real ipmi_sim BMC', () => {
     sim = await startIpmiSim({ power: 'on' });
     h = await startFencing(`  corosync_token_ms: 100
   corosync_consensus_ms: 120
-  boot_delay_s: 0.5
+  boot_delay_s: 1
   power_timeout_s: 3
   poll_interval_ms: 100
   command_timeout_s: 2
@@ -39,12 +40,17 @@ describe('fence_rackwitness with a real ipmi_sim BMC', () => {
     const before = sim.chassisLog().length;
     r = await h.agent(`action=reboot\n${h.base()}port=node-a\n`);
     expect([r.code, r.stdout]).toEqual([0, 'Success: Rebooted\n']);
+    // answered at the verified off: the rail still reads off, the power-on follows in the box
+    expect(sim.powerState()).toBe('off');
+    const reboot = h.journal().findLast((x) => x.action === 'reboot');
+    expect(reboot).toMatchObject({ result: 'success', power: 'off', verified_by: 'read off: bmc-a/chassis (ipmi)' });
+    await until(() => sim.powerState() === 'on', 15_000, 50);
     expect(sim.chassisLog().slice(before)).toEqual(['set power 0', 'set power 1']);
-    expect(sim.powerState()).toBe('on');
-    expect(h.journal().at(-1)).toMatchObject({
-      action: 'reboot',
+    await until(() => h.journal().some((x) => x.follows === reboot?.id && x.finished !== undefined), 15_000, 50);
+    expect(h.journal().find((x) => x.follows === reboot?.id)).toMatchObject({
+      action: 'power-on',
       result: 'success',
-      verified_by: 'read off, then on: bmc-a/chassis (ipmi)',
+      verified_by: 'read on again: bmc-a/chassis (ipmi)',
     });
   });
 

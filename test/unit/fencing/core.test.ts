@@ -23,12 +23,19 @@ function snap(s: Partial<Snapshot>): Snapshot {
     readDone: false,
     deadlinePassed: false,
     offVerified: false,
+    cancelled: false,
+    rebootPowerOn: 'after-answer',
     ...s,
   };
 }
 
 /** One snapshot per row that must land on that row, with the steps the row must produce. */
 const walk: Array<{ row: string; s: Snapshot; expect: (steps: ReturnType<typeof decide>['steps']) => void }> = [
+  {
+    row: 'read.after-answer',
+    s: snap({ action: 'reboot', offVerified: true, readDone: true, plugs: two('off', 'off') }),
+    expect: (st) => expect(st).toEqual([{ do: 'finish', result: 'failed', verified: false }]),
+  },
   { row: 'read.first', s: snap({}), expect: (st) => expect(st).toEqual([{ do: 'read' }]) },
   {
     row: 'read.unreadable',
@@ -44,6 +51,20 @@ const walk: Array<{ row: string; s: Snapshot; expect: (steps: ReturnType<typeof 
     row: 'read.already-off',
     s: snap({ readDone: true, plugs: two('off', 'off') }),
     expect: (st) => expect(st[0]).toMatchObject({ do: 'finish', result: 'success', power: 'off', note: 'already off' }),
+  },
+  {
+    row: 'read.already-off-stay-off',
+    s: snap({ action: 'reboot', rebootPowerOn: 'never', readDone: true, plugs: two('off', 'off') }),
+    expect: (st) => expect(st).toEqual([expect.objectContaining({ do: 'finish', result: 'success', power: 'off' })]),
+  },
+  {
+    row: 'read.already-off-reboot',
+    s: snap({ action: 'reboot', readDone: true, plugs: two('off', 'off') }),
+    expect: (st) =>
+      expect(st).toEqual([
+        { do: 'answer', result: 'success', power: 'off', verified: true, note: 'already off' },
+        { do: 'phase', phase: 'boot-wait' },
+      ]),
   },
   {
     row: 'read.send-off',
@@ -69,6 +90,11 @@ const walk: Array<{ row: string; s: Snapshot; expect: (steps: ReturnType<typeof 
       ]),
   },
   {
+    row: 'off.not-allowed',
+    s: snap({ action: 'on', phase: 'verify-off', readDone: true, plugs: two('off', 'off') }),
+    expect: (st) => expect(st).toEqual([{ do: 'finish', result: 'failed', verified: false }]),
+  },
+  {
     row: 'off.refused',
     s: snap({ phase: 'verify-off', plugs: [plug('on', { sendError: 'privilege' })] }),
     expect: (st) => expect(st).toEqual([{ do: 'phase', phase: 'level-failed' }]),
@@ -79,9 +105,24 @@ const walk: Array<{ row: string; s: Snapshot; expect: (steps: ReturnType<typeof 
     expect: (st) => expect(st).toEqual([{ do: 'finish', result: 'success', power: 'off', verified: true }]),
   },
   {
+    row: 'off.verified-reboot-stay-off',
+    s: snap({
+      action: 'reboot',
+      rebootPowerOn: 'never',
+      phase: 'verify-off',
+      readDone: true,
+      plugs: two('off', 'off'),
+    }),
+    expect: (st) => expect(st).toEqual([expect.objectContaining({ do: 'finish', result: 'success', power: 'off' })]),
+  },
+  {
     row: 'off.verified-reboot',
     s: snap({ action: 'reboot', phase: 'verify-off', readDone: true, plugs: two('off', 'off') }),
-    expect: (st) => expect(st).toEqual([{ do: 'phase', phase: 'boot-wait' }]),
+    expect: (st) =>
+      expect(st).toEqual([
+        { do: 'answer', result: 'success', power: 'off', verified: true },
+        { do: 'phase', phase: 'boot-wait' },
+      ]),
   },
   {
     row: 'off.timeout',
@@ -92,6 +133,16 @@ const walk: Array<{ row: string; s: Snapshot; expect: (steps: ReturnType<typeof 
     row: 'off.poll',
     s: snap({ phase: 'verify-off', readDone: true, plugs: [plug('on', { sendError: 'timeout' })] }),
     expect: (st) => expect(st).toEqual([{ do: 'poll' }]),
+  },
+  {
+    row: 'boot.unverified',
+    s: snap({ action: 'reboot', phase: 'boot-wait', offVerified: false, plugs: two('off', 'off') }),
+    expect: (st) => expect(st).toEqual([{ do: 'finish', result: 'failed', verified: false }]),
+  },
+  {
+    row: 'boot.cancelled',
+    s: snap({ action: 'reboot', phase: 'boot-wait', offVerified: true, cancelled: true, plugs: two('off', 'off') }),
+    expect: (st) => expect(st).toEqual([{ do: 'finish', result: 'cancelled', power: 'off', verified: false }]),
   },
   {
     row: 'boot.wait',
@@ -114,6 +165,16 @@ const walk: Array<{ row: string; s: Snapshot; expect: (steps: ReturnType<typeof 
       ]),
   },
   {
+    row: 'on.not-allowed',
+    s: snap({ action: 'reboot', phase: 'verify-on', readDone: true, plugs: two('on', 'on') }),
+    expect: (st) => expect(st).toEqual([{ do: 'finish', result: 'failed', verified: false }]),
+  },
+  {
+    row: 'on.cancelled',
+    s: snap({ action: 'reboot', phase: 'verify-on', offVerified: true, cancelled: true, plugs: two('on', 'off') }),
+    expect: (st) => expect(st).toEqual([{ do: 'finish', result: 'cancelled', verified: false }]),
+  },
+  {
     row: 'on.refused-after-off',
     s: snap({
       action: 'reboot',
@@ -121,7 +182,7 @@ const walk: Array<{ row: string; s: Snapshot; expect: (steps: ReturnType<typeof 
       offVerified: true,
       plugs: [plug('off', { sendError: 'refused' })],
     }),
-    expect: (st) => expect(st[0]).toMatchObject({ do: 'finish', result: 'success', power: 'off', verified: true }),
+    expect: (st) => expect(st[0]).toMatchObject({ do: 'finish', result: 'failed', power: 'off', verified: false }),
   },
   {
     row: 'on.refused',
@@ -143,7 +204,7 @@ const walk: Array<{ row: string; s: Snapshot; expect: (steps: ReturnType<typeof 
       deadlinePassed: true,
       plugs: two('on', 'off'),
     }),
-    expect: (st) => expect(st[0]).toMatchObject({ do: 'finish', result: 'success', power: 'off' }),
+    expect: (st) => expect(st[0]).toMatchObject({ do: 'finish', result: 'failed', verified: false }),
   },
   {
     row: 'on.timeout',
@@ -154,6 +215,11 @@ const walk: Array<{ row: string; s: Snapshot; expect: (steps: ReturnType<typeof 
     row: 'on.poll',
     s: snap({ action: 'on', phase: 'verify-on', readDone: true, plugs: two('on', 'off') }),
     expect: (st) => expect(st).toEqual([{ do: 'poll' }]),
+  },
+  {
+    row: 'level.after-answer',
+    s: snap({ action: 'reboot', phase: 'level-failed', offVerified: true, level: 0, levels: 2 }),
+    expect: (st) => expect(st).toEqual([{ do: 'finish', result: 'failed', verified: false }]),
   },
   {
     row: 'level.next',
@@ -196,36 +262,70 @@ describe('fencing decision table', () => {
     });
   }
 
-  it('never yields success for off/reboot unless every plug was read off in this operation', () => {
-    // exhaustive over small snapshots: a success finish for off/reboot with power off needs all plugs read off
+  it('never answers or yields off/reboot success unless every plug reads off now; nothing goes on before the answer', () => {
+    // exhaustive over small snapshots, in EVERY phase with offVerified and cancelled both ways
+    // (a snapshot the runner never builds must fail closed, not succeed)
     const states: PlugView['state'][] = ['on', 'off', 'unknown'];
     const phases: Phase[] = ['read', 'verify-off', 'boot-wait', 'verify-on', 'level-failed'];
-    for (const action of ['off', 'reboot'] as const)
+    let n = 0;
+    for (const action of ['off', 'reboot', 'on'] as const)
       for (const phase of phases)
         for (const a of states)
           for (const b of states)
             for (const readDone of [true, false])
               for (const deadlinePassed of [true, false])
-                for (const offVerified of phase === 'boot-wait' || phase === 'verify-on' ? [true] : [false])
-                  for (const sendError of [undefined, 'timeout', 'refused'] as const) {
-                    const s = snap({
-                      action,
-                      phase,
-                      readDone,
-                      deadlinePassed,
-                      offVerified,
-                      plugs: [plug(a, { sendError }), plug(b)],
-                    });
-                    const d = decide(s);
-                    for (const st of d.steps) {
-                      if (st.do === 'finish' && st.result === 'success') {
-                        const allOffNow = s.plugs.every((p) => p.state === 'off');
-                        expect(allOffNow || offVerified, `${action}/${phase}/${a}/${b} via ${d.row}`).toBe(true);
+                for (const offVerified of [true, false])
+                  for (const cancelled of [true, false])
+                    for (const rebootPowerOn of ['after-answer', 'never'] as const)
+                      for (const sendError of [undefined, 'timeout', 'refused'] as const) {
+                        const s = snap({
+                          action,
+                          phase,
+                          readDone,
+                          deadlinePassed,
+                          offVerified,
+                          cancelled,
+                          rebootPowerOn,
+                          levels: 2,
+                          plugs: [plug(a, { sendError }), plug(b)],
+                        });
+                        const d = decide(s);
+                        n++;
+                        const at = `${action}/${phase}/${a}/${b}/rd=${readDone}/ov=${offVerified}/c=${cancelled}/${rebootPowerOn} via ${d.row}`;
+                        const readOffNow = readDone && s.plugs.every((p) => p.state === 'off');
+                        for (const st of d.steps) {
+                          // the answer (a reboot's fence result) only from plugs read off in this very snapshot
+                          if (st.do === 'answer') {
+                            expect(action, at).toBe('reboot');
+                            expect(readOffNow, at).toBe(true);
+                            expect(rebootPowerOn, at).toBe('after-answer');
+                          }
+                          // a success that is the fence result (off, or a reboot not answered yet) needs the same
+                          if (st.do === 'finish' && st.result === 'success' && action !== 'on' && !offVerified)
+                            expect(readOffNow, at).toBe(true);
+                          // after the answer a reboot's finish is its follow-up: success only with every plug read on
+                          if (st.do === 'finish' && action === 'reboot' && offVerified && st.result === 'success')
+                            expect(readDone && s.plugs.every((p) => p.state === 'on'), at).toBe(true);
+                          // cancelled only ends a follow-up
+                          if (st.do === 'finish' && st.result === 'cancelled')
+                            expect(action === 'reboot' && offVerified, at).toBe(true);
+                          // a reboot switches nothing on before its answer, and only when leaving the boot delay
+                          if (st.do === 'on' && action === 'reboot') {
+                            expect(phase, at).toBe('boot-wait');
+                            expect(offVerified && !cancelled, at).toBe(true);
+                          }
+                          // after the answer, no other level is tried and nothing is switched off
+                          if (action === 'reboot' && offVerified) {
+                            expect(st.do, at).not.toBe('answer');
+                            expect(st.do, at).not.toBe('read');
+                            expect(st.do, at).not.toBe('next-level');
+                            expect(st.do, at).not.toBe('off');
+                          }
+                          // reboot_power_on: never switches nothing on
+                          if (action === 'reboot' && rebootPowerOn === 'never') expect(st.do, at).not.toBe('answer');
+                        }
                       }
-                      // a reboot never switches anything on before off was verified
-                      if (st.do === 'on' && action === 'reboot') expect(phase).toBe('boot-wait');
-                    }
-                  }
+    expect(n).toBeGreaterThan(10_000);
   });
 
   it('docs/fencing.md lists every row of the table', () => {

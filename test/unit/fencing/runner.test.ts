@@ -117,16 +117,84 @@ describe('fence operation runner (sim devices)', () => {
     );
   });
 
-  it('reboot succeeds when off was verified even though power-on fails', async () => {
+  it('reboot is answered at the verified off; a failed power-on fails only the follow-up', async () => {
     const bmc = sim('bmc', { fault: 'on-fails' });
+    const answers: unknown[] = [];
     const out = await runOperation({
       action: 'reboot',
       levels: [{ plugs: [{ device: 'bmc', plug: 'chassis' }] }],
       drivers: drivers(bmc),
       timing,
+      onAnswer: (a) =>
+        answers.push({ ...a, railAtAnswer: bmc.peek('chassis'), onSent: bmc.requests().includes('on chassis') }),
     });
-    expect(out).toMatchObject({ result: 'success', power: 'off', note: 'power-on refused after a verified off' });
+    expect(answers).toEqual([
+      expect.objectContaining({
+        result: 'success',
+        power: 'off',
+        level: 1,
+        verified_by: 'read off: bmc/chassis (sim)',
+        railAtAnswer: 'off',
+        onSent: false,
+      }),
+    ]);
+    expect(out).toMatchObject({ result: 'failed', power: 'off', note: 'power-on refused after a verified off' });
+    expect(out.answer).toMatchObject({ result: 'success', power: 'off' });
     expect(bmc.peek('chassis')).toBe('off');
+  });
+
+  it('reboot answers before the boot delay; the follow-up powers on and can be cancelled before the on', async () => {
+    const bmc = sim('bmc');
+    let answeredAt = -1;
+    const t0 = Date.now();
+    const out = await runOperation({
+      action: 'reboot',
+      levels: [{ plugs: [{ device: 'bmc', plug: 'chassis' }] }],
+      drivers: drivers(bmc),
+      timing: { ...timing, bootDelayMs: 200 },
+      onAnswer: () => {
+        answeredAt = Date.now() - t0;
+      },
+    });
+    expect(out).toMatchObject({
+      result: 'success',
+      power: 'on',
+      note: 'rebooted',
+      verified_by: 'read on again: bmc/chassis (sim)',
+    });
+    expect(bmc.transitions().map((t) => t.state)).toEqual(['off', 'on']);
+    // the answer came before the boot delay was over: the on transition is later
+    expect(answeredAt).toBeGreaterThanOrEqual(0);
+    expect((bmc.transitions()[1]?.at ?? 0) - t0).toBeGreaterThan(answeredAt);
+
+    const bmc2 = sim('bmc');
+    const ac = new AbortController();
+    const out2 = await runOperation({
+      action: 'reboot',
+      levels: [{ plugs: [{ device: 'bmc', plug: 'chassis' }] }],
+      drivers: drivers(bmc2),
+      timing: { ...timing, bootDelayMs: 60_000 },
+      cancel: ac.signal,
+      onAnswer: () => setTimeout(() => ac.abort(), 20),
+    });
+    expect(out2).toMatchObject({ result: 'cancelled', power: 'off' });
+    expect(out2.steps.map((s) => s.row)).toContain('boot.cancelled');
+    expect(bmc2.requests()).not.toContain('on chassis');
+    expect(bmc2.peek('chassis')).toBe('off');
+  });
+
+  it('reboot_power_on: never: off verified, done, nothing switched on', async () => {
+    const bmc = sim('bmc');
+    const out = await runOperation({
+      action: 'reboot',
+      levels: [{ plugs: [{ device: 'bmc', plug: 'chassis' }] }],
+      drivers: drivers(bmc),
+      timing,
+      rebootPowerOn: 'never',
+    });
+    expect(out).toMatchObject({ result: 'success', power: 'off', note: 'reboot_power_on: never' });
+    expect(out.answer).toBeUndefined();
+    expect(bmc.requests()).not.toContain('on chassis');
   });
 
   it('flaky reads do not break verification, a refused off fails the level', async () => {

@@ -110,4 +110,43 @@ describe('fencing service', () => {
     await svc.stop();
     expect(svc.health().state).toBe('stopped');
   });
+
+  it('shows a pending power-on in status and entities, and a failed one as a problem (health, event) until fixed', async () => {
+    const { ctx, handlers, events } = context(section(''), true);
+    const svc = createFencingService(ctx);
+    await svc.start();
+    onCleanup(() => svc.stop());
+    await handlers.get('fence.sim')?.({ device: 'bmc-a', fault: 'none' });
+    await until(() => svc.health().state === 'ok', 10_000, 50);
+    const r = await handlers.get('fence.run')?.({ target: 'node-a', action: 'reboot' });
+    expect(r).toMatchObject({ result: 'success', power: 'off', power_on_pending_until: expect.any(String) });
+    const ent = svc.entities?.()[0]?.state as Record<string, unknown>;
+    expect(ent).toMatchObject({ power: 'off', in_progress: 'reboot', power_on_pending_until: expect.any(String) });
+    const st = (await handlers.get('fence.status')?.({})) as { targets: Record<string, Record<string, unknown>> };
+    expect(st.targets['node-a']).toMatchObject({
+      power_on: { phase: 'boot-wait' },
+      known_power: { state: 'off', how: 'verified-off' },
+      in_progress: { stage: 'follow-up' },
+    });
+    await until(() => events.list().some((e) => e.kind === 'fence.power-on.success'), 10_000, 20);
+    expect(events.list().find((e) => e.kind === 'fence.power-on.sent')?.sentence).toBe(
+      'Boot delay over: switching node-a back on after its reboot.',
+    );
+    expect(svc.entities?.()[0]?.state).toMatchObject({ power: 'on', power_on_pending_until: null, problem: null });
+    // a power-on that fails after the answer: loud, but the answer was success
+    await handlers.get('fence.sim')?.({ device: 'bmc-a', fault: 'on-fails' });
+    expect(await handlers.get('fence.run')?.({ target: 'node-a', action: 'reboot' })).toMatchObject({
+      result: 'success',
+      power: 'off',
+    });
+    await until(() => events.list().some((e) => e.kind === 'fence.power-on.failed'), 10_000, 20);
+    expect(events.list().find((e) => e.kind === 'fence.power-on.failed')?.sentence).toMatch(
+      /^Power-on of node-a after its reboot FAILED: .*; node-a stays off, and the fence result already given \(off verified\) stands\.$/,
+    );
+    expect(svc.health()).toMatchObject({ state: 'degraded', reason: expect.stringMatching(/node-a stays off/) });
+    expect(svc.entities?.()[0]?.state).toMatchObject({ problem: expect.stringMatching(/FAILED/) });
+    await handlers.get('fence.sim')?.({ device: 'bmc-a', fault: 'none' });
+    expect(await handlers.get('fence.run')?.({ target: 'node-a', action: 'on' })).toMatchObject({ result: 'success' });
+    expect(svc.health().state).toBe('ok');
+  });
 });
