@@ -507,11 +507,13 @@ export async function promote(ctx: AgentContext): Promise<number> {
   }
   if (c.rc !== OCF.SUCCESS) return fail(ctx, OCF.ERR_GENERIC, `cannot promote: ${c.reason}`);
 
+  const partP = partition(ctx);
   const [cancel, cancelReason, diverged, recoverAttr, nodesAttr] = await Promise.all(
     ['cancel_switchover', 'cancel_reason', 'diverged', 'recover_primary', 'nodes'].map((k) =>
       ctx.attrs.get(ctx.node, k),
     ),
   );
+  const part = await partP;
   if (cancel) {
     await Promise.all([ctx.attrs.del(ctx.node, 'cancel_switchover'), ctx.attrs.del(ctx.node, 'cancel_reason')]);
     return fail(
@@ -527,7 +529,10 @@ export async function promote(ctx: AgentContext): Promise<number> {
       'this node is marked diverged (a returning ex-primary not rewound) and is never promoted',
     );
   }
-  const other = await otherPrimary(ctx);
+  // nodes outside this partition were lost by Pacemaker (and fenced before it promotes anything):
+  // never wait on them, never probe them
+  const inPartition = (n: string) => part === null || part.includes(n);
+  const other = await otherPrimary(ctx, part);
   if (other)
     return fail(
       ctx,
@@ -547,11 +552,12 @@ export async function promote(ctx: AgentContext): Promise<number> {
       const others: NodePosition[] = [];
       const budgetEnd = Date.now() + Math.min(5000, ctx.deadline.remainingMs() / 3);
       for (const n of peers) {
-        let val = await ctx.attrs.get(n, 'lsn_location');
-        while (val === null && Date.now() < budgetEnd) {
-          await sleep(100);
-          val = await ctx.attrs.get(n, 'lsn_location');
+        if (!inPartition(n)) {
+          ctx.log.warn(`${n} is not in this partition: it is not a candidate and nobody waits for it`);
+          continue;
         }
+        // attrd replicates asynchronously: the value a peer wrote in its pre-promote notify may arrive late
+        const val = await ctx.attrs.await(n, 'lsn_location', Math.max(0, budgetEnd - Date.now()));
         if (val === null) ctx.log.warn(`${n} published no WAL position in time: it is not a candidate`);
         others.push(decodePosition(n, val, (await ctx.attrs.get(n, 'diverged')) === '1'));
       }
@@ -578,11 +584,28 @@ export async function promote(ctx: AgentContext): Promise<number> {
   return OCF.SUCCESS;
 }
 
-/** The primary_conninfo target, if it is a writable primary right now ("host:port"). */
-async function otherPrimary(ctx: AgentContext): Promise<string | null> {
+/** How long the other-primary probe may take (a live primary on the cluster network answers well within it). */
+export const OTHER_PRIMARY_PROBE_MS = 500;
+
+/**
+ * The primary_conninfo target, if it is a writable primary right now ("host:port"). Skipped when no
+ * other node is in this partition (the peer was lost and, with fencing, fenced: whatever answers at
+ * primary_conninfo is not a cluster member's instance Pacemaker could see); otherwise bounded to
+ * OTHER_PRIMARY_PROBE_MS, after which "no answer" counts as "no primary".
+ */
+async function otherPrimary(ctx: AgentContext, part: string[] | null): Promise<string | null> {
+  if (part?.every((n) => n === ctx.node)) {
+    ctx.log.info('no other node is in this partition: the primary_conninfo probe for a second primary is skipped');
+    return null;
+  }
   const conninfo = await primaryConninfo(ctx);
   if (!conninfo) return null;
-  const q = await ctx.pg.query('SELECT pg_is_in_recovery()', conninfo, 4000);
+  const t0 = Date.now();
+  const q = await ctx.pg.query('SELECT pg_is_in_recovery()', conninfo, OTHER_PRIMARY_PROBE_MS, OTHER_PRIMARY_PROBE_MS);
+  if (!q.ok)
+    ctx.log.info(
+      `no primary answered at ${describeConninfo(conninfo)} within ${Date.now() - t0} ms: ${q.error.split('\n').pop()}`,
+    );
   return q.ok && q.rows[0]?.[0] === 'f' ? describeConninfo(conninfo) : null;
 }
 

@@ -148,18 +148,23 @@ export class PgEdge {
   }
 
   /** One SQL statement through psql; rows split on '|' (the agent only selects simple values). conninfo: another server. */
-  async query(sql: string, conninfo?: string, capMs = 15_000): Promise<QueryResult> {
+  async query(sql: string, conninfo?: string, capMs = 15_000, hardMs?: number): Promise<QueryResult> {
     const target = conninfo
       ? [
           `${conninfo} dbname=postgres connect_timeout=${Math.max(1, Math.min(5, Math.floor(this.deadline.cap(capMs) / 2000)))}`,
         ]
       : ['-h', this.p.pghost, '-p', String(this.p.pgport), '-d', 'postgres'];
-    const r = await this.as(
-      'psql',
-      ['-X', '-A', '-t', '-q', '-F', '|', '-v', 'ON_ERROR_STOP=1', ...target, '-c', sql],
-      capMs,
-      { PGCONNECT_TIMEOUT: '5' },
-    );
+    const argv = ['-X', '-A', '-t', '-q', '-F', '|', '-v', 'ON_ERROR_STOP=1', ...target, '-c', sql];
+    // hardMs: libpq's connect_timeout cannot go below 2 s, so coreutils' timeout kills psql itself
+    // (killing only runuser would leave psql holding our pipes until its own timeout)
+    const r =
+      hardMs === undefined
+        ? await this.as('psql', argv, capMs, { PGCONNECT_TIMEOUT: '5' })
+        : await run('timeout', ['-s', 'KILL', (hardMs / 1000).toFixed(3), this.bin('psql'), ...argv], {
+            timeoutMs: this.deadline.cap(hardMs + 1000),
+            asUser: this.p.systemUser,
+            env: { PGCONNECT_TIMEOUT: '2' },
+          });
     const rows = r.stdout
       .split('\n')
       .filter((l) => l.length > 0)
