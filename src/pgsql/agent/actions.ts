@@ -557,7 +557,7 @@ export async function promote(ctx: AgentContext): Promise<number> {
           continue;
         }
         // attrd replicates asynchronously: the value a peer wrote in its pre-promote notify may arrive late
-        const val = await ctx.attrs.await(n, 'lsn_location', Math.max(0, budgetEnd - Date.now()));
+        const val = await ctx.attrs.poll(n, 'lsn_location', Math.max(0, budgetEnd - Date.now()));
         if (val === null) ctx.log.warn(`${n} published no WAL position in time: it is not a candidate`);
         others.push(decodePosition(n, val, (await ctx.attrs.get(n, 'diverged')) === '1'));
       }

@@ -102,7 +102,7 @@ export class Attributes {
   }
 
   /** Polls another node's private value until it is set or waitMs passed (attrd replicates asynchronously). */
-  async await(node: string, key: string, waitMs: number): Promise<string | null> {
+  async poll(node: string, key: string, waitMs: number): Promise<string | null> {
     const end = Date.now() + Math.min(waitMs, this.deadline.remainingMs());
     for (;;) {
       const v = await this.get(node, key);

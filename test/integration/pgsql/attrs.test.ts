@@ -46,12 +46,12 @@ describe('private values through the attrd_updater stand-in', () => {
     expect(await a.get('node1', 'lsn_location')).toBe('2#100');
     const b = as('node2');
     const t0 = Date.now();
-    expect(await b.await('node1', 'lsn_location', 2000)).toBe('2#100');
+    expect(await b.poll('node1', 'lsn_location', 2000)).toBe('2#100');
     expect(Date.now() - t0).toBeLessThan(2000);
     await a.del('node1', 'lsn_location');
     await new Promise((r) => setTimeout(r, 150));
     expect(await b.get('node1', 'lsn_location')).toBeNull();
-    expect(await b.await('node1', 'never_set', 300)).toBeNull();
+    expect(await b.poll('node1', 'never_set', 300)).toBeNull();
   });
 
   it('nothing private reaches the CIB stand-in; scores do, as transient (lifetime reboot) attributes', async () => {

@@ -52,6 +52,19 @@ const snap = (o: Partial<InstanceSnapshot>): InstanceSnapshot => ({
   ...o,
 });
 
+describe('every decision table: unique ids, a comment per row', () => {
+  it.each([
+    ['STATE_TABLE', STATE_TABLE],
+    ['TRANSITION_TABLE', TRANSITION_TABLE],
+    ['SWITCHOVER_TABLE', SWITCHOVER_TABLE],
+    ['REJOIN_TABLE', REJOIN_TABLE],
+    ['BOOTSTRAP_TABLE', BOOTSTRAP_TABLE],
+  ] as const)('%s', (_n, table: ReadonlyArray<{ id: string; comment: string }>) => {
+    expect(new Set(table.map((r) => r.id)).size).toBe(table.length);
+    for (const r of table) expect(r.comment.length).toBeGreaterThan(20);
+  });
+});
+
 describe('LSN and control file parsing', () => {
   it('parses and formats LSNs, zero-padded or not, and rejects garbage', () => {
     expect(L('0/049B95E8')).toBe(L('0/49B95E8'));
