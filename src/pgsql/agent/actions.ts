@@ -8,6 +8,7 @@ import { chownSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { join } from 'node:path';
 import type {
   Classification,
+  ClusterState,
   ControlData,
   HistoryEntry,
   NodePosition,
@@ -19,6 +20,7 @@ import {
   classifyInstance,
   classifyTransition,
   computeScores,
+  decideBootstrap,
   decideRejoin,
   decodePosition,
   electCandidate,
@@ -148,19 +150,28 @@ export async function validateAll(ctx: AgentContext): Promise<number> {
   return OCF.SUCCESS;
 }
 
+export function isProbe(ctx: AgentContext): boolean {
+  return ctx.action === 'monitor' && Number(ctx.env.OCF_RESKEY_CRM_meta_interval ?? '0') === 0;
+}
+
+export type Observation = Classification & { control: ControlData | null; alive: boolean; postgresRunning: boolean };
+
 /** Observe until the state is not transitional (bounded by the deadline). */
-export async function observe(
-  ctx: AgentContext,
-): Promise<Classification & { control: ControlData | null; alive: boolean }> {
+export async function observe(ctx: AgentContext): Promise<Observation> {
   for (;;) {
-    const s = await ctx.pg.snapshot();
+    const s = await ctx.pg.snapshot(isProbe(ctx));
     const c = classifyInstance(s);
     if (!c.retry || ctx.deadline.remainingMs() < 1500) {
       if (c.retry) ctx.log.warn(`still transitional at the deadline: ${c.reason}`);
-      return { ...c, control: s.control, alive: s.postmasterAlive };
+      return { ...c, control: s.control, alive: s.postmasterAlive, postgresRunning: s.postgresRunning !== false };
     }
     await sleep(300);
   }
+}
+
+/** A crashed instance (primary or standby) of which nothing runs: no postmaster, no process in the data directory. */
+function crashedAndGone(c: Observation): boolean {
+  return (c.role === 'crashed-primary' || c.role === 'crashed-standby') && !c.alive && !c.postgresRunning;
 }
 
 async function waitFor(ctx: AgentContext, rc: number): Promise<Classification> {
@@ -184,22 +195,64 @@ function ownedLikeDatadir(ctx: AgentContext, path: string): void {
 
 export async function monitor(ctx: AgentContext): Promise<number> {
   const c = await observe(ctx);
-  if (
-    c.rc === OCF.RUNNING_PROMOTED &&
-    ctx.action === 'monitor' &&
-    Number(ctx.env.OCF_RESKEY_CRM_meta_interval ?? '0') > 0
-  ) {
+  if (c.rc === OCF.RUNNING_PROMOTED) {
+    // every monitor of the primary, the probe included: a probe that finds a running primary (the
+    // clone created over it, or Pacemaker restarted) publishes 1001 so Pacemaker keeps it promoted
     await publishScores(ctx).catch((e) => ctx.log.warn(`could not update promotion scores: ${(e as Error).message}`));
+  } else if (isProbe(ctx) && c.rc === OCF.NOT_RUNNING) {
+    await bootstrapScore(ctx, c.control?.state ?? null).catch((e) =>
+      ctx.log.warn(`could not set a bootstrap score: ${(e as Error).message}`),
+    );
   }
   if (c.rc !== OCF.SUCCESS && c.rc !== OCF.RUNNING_PROMOTED && c.rc !== OCF.NOT_RUNNING)
     return fail(ctx, c.rc, c.reason);
+  if (c.row.endsWith('-probe-nothing-runs')) ctx.log.warn(c.reason);
   return c.rc;
 }
 
-async function partitionNodes(ctx: AgentContext, fallback: string[]): Promise<string[]> {
+/** Every node Pacemaker knows (crm_node -l: "id name state" lines), or null when it cannot be asked. */
+async function knownNodes(ctx: AgentContext): Promise<string[] | null> {
+  const r = await run('crm_node', ['-l'], { timeoutMs: ctx.deadline.cap(5000) });
+  const names = r.code === 0 ? r.stdout.split('\n').map((l) => l.trim().split(/\s+/)[1] ?? '') : [];
+  const out = names.filter(Boolean);
+  return out.length > 0 ? out : null;
+}
+
+/**
+ * Bring-up from cleanly stopped instances, from the probe (so the very first transition knows whom to
+ * promote) and again from start: a pure decision (bootstrapDecision) over the control state, the
+ * scores the partition already has, and whether every known node is in the partition. The election
+ * in promote then compares the exact positions of every started node and redirects to the newest.
+ */
+async function bootstrapScore(ctx: AgentContext, state: ClusterState | null): Promise<void> {
+  if (state !== 'shut down' && state !== 'shut down in recovery') return;
+  const [part, known] = await Promise.all([partition(ctx), knownNodes(ctx)]);
+  const members = part ?? [ctx.node];
+  const scores = await Promise.all(members.map(async (n) => ({ node: n, score: await ctx.attrs.getScore(n) })));
+  const d = decideBootstrap({
+    localNode: ctx.node,
+    controlState: state,
+    scores,
+    allKnownNodesPresent: part !== null && (known?.every((n) => part.includes(n)) ?? false),
+  });
+  if (d.score === null) {
+    ctx.log.info(`bootstrap: ${d.reason}`);
+    return;
+  }
+  if (scores.find((x) => x.node === ctx.node)?.score === d.score) return;
+  ctx.log.info(`bootstrap: promotion score ${d.score}: ${d.reason}`);
+  await ctx.attrs.setScore(ctx.node, d.score);
+}
+
+/** crm_node --partition, or null when it cannot be asked. */
+async function partition(ctx: AgentContext): Promise<string[] | null> {
   const r = await run('crm_node', ['--partition'], { timeoutMs: ctx.deadline.cap(5000) });
   const nodes = r.code === 0 ? r.stdout.split(/\s+/).filter(Boolean) : [];
-  return nodes.length > 0 ? nodes : [...new Set([ctx.node, ...fallback])];
+  return nodes.length > 0 ? nodes : null;
+}
+
+async function partitionNodes(ctx: AgentContext, fallback: string[]): Promise<string[]> {
+  return (await partition(ctx)) ?? [...new Set([ctx.node, ...fallback])];
 }
 
 async function publishScores(ctx: AgentContext): Promise<void> {
@@ -255,8 +308,11 @@ export async function start(ctx: AgentContext, internal = false): Promise<number
       'the instance is already running as a primary; start only ever starts a standby (promote makes a primary)',
     );
   }
+  // a killed primary whose postmaster is gone (9), or a crashed instance nothing runs of: start as a
+  // standby after the rejoin check (crash recovery then runs in standby mode and writes nothing)
   const crashedPrimaryGone = c.rc === OCF.FAILED_PROMOTED && !c.alive;
-  if (c.rc !== OCF.NOT_RUNNING && !crashedPrimaryGone) return fail(ctx, OCF.ERR_GENERIC, `cannot start: ${c.reason}`);
+  if (c.rc !== OCF.NOT_RUNNING && !crashedPrimaryGone && !crashedAndGone(c))
+    return fail(ctx, OCF.ERR_GENERIC, `cannot start: ${c.reason}`);
   const state = c.control?.state ?? null;
   let bootstrapCandidate = false;
   if (c.control && (state === 'shut down' || state === 'in production')) {
@@ -270,7 +326,9 @@ export async function start(ctx: AgentContext, internal = false): Promise<number
       const rc = await rewind(ctx);
       if (rc !== OCF.SUCCESS) return rc;
     }
-    bootstrapCandidate = state === 'shut down' && /no primary answers/.test(d.reason);
+    bootstrapCandidate = /no primary answers/.test(d.reason);
+  } else if (state === 'shut down in recovery') {
+    bootstrapCandidate = true;
   }
   const signal = join(ctx.p.datadir, 'standby.signal');
   writeFileSync(signal, '');
@@ -283,13 +341,10 @@ export async function start(ctx: AgentContext, internal = false): Promise<number
   if (after.rc !== OCF.SUCCESS)
     return fail(ctx, OCF.ERR_GENERIC, `the instance did not come up as a standby: ${after.reason}`);
   await ctx.attrs.del(ctx.node, 'diverged');
-  if (bootstrapCandidate && (await ctx.attrs.getScore(ctx.node)) === null) {
-    // PAF's bootstrap rule: a cleanly stopped primary with nobody to follow becomes promotable.
-    ctx.log.info(
-      'this node was a cleanly stopped primary and no primary answers: promotion score 1 so it can be promoted',
-    );
-    await ctx.attrs.setScore(ctx.node, 1);
-  }
+  await dropForeverScore(ctx);
+  // the bootstrap rule again (the probe may have run long before, e.g. target-role Stopped → Started);
+  // not when a primary answered: that primary's monitor sets the scores
+  if (bootstrapCandidate) await bootstrapScore(ctx, state);
   ctx.log.info('started as a standby');
   return OCF.SUCCESS;
 }
@@ -297,8 +352,13 @@ export async function start(ctx: AgentContext, internal = false): Promise<number
 export async function stop(ctx: AgentContext): Promise<number> {
   const c = await observe(ctx);
   if (c.rc === OCF.NOT_RUNNING) return OCF.SUCCESS;
+  if (crashedAndGone(c)) {
+    // nothing runs or writes this data here: fencing this node would bring nothing; start decides the rejoin
+    ctx.log.warn(`${c.reason}; no process works in the data directory, so it is stopped`);
+    return OCF.SUCCESS;
+  }
   if (c.rc !== OCF.SUCCESS && c.rc !== OCF.RUNNING_PROMOTED) {
-    // PAF: a crashed instance fails its stop so that Pacemaker fences the node.
+    // uncertain (postmaster alive but not answering, orphans still running, unreadable state): fail so Pacemaker fences
     return fail(ctx, OCF.ERR_GENERIC, `refusing to report a clean stop: ${c.reason}`);
   }
   return fastStop(ctx);
@@ -447,11 +507,13 @@ export async function promote(ctx: AgentContext): Promise<number> {
   }
   if (c.rc !== OCF.SUCCESS) return fail(ctx, OCF.ERR_GENERIC, `cannot promote: ${c.reason}`);
 
+  const partP = partition(ctx);
   const [cancel, cancelReason, diverged, recoverAttr, nodesAttr] = await Promise.all(
     ['cancel_switchover', 'cancel_reason', 'diverged', 'recover_primary', 'nodes'].map((k) =>
       ctx.attrs.get(ctx.node, k),
     ),
   );
+  const part = await partP;
   if (cancel) {
     await Promise.all([ctx.attrs.del(ctx.node, 'cancel_switchover'), ctx.attrs.del(ctx.node, 'cancel_reason')]);
     return fail(
@@ -467,7 +529,10 @@ export async function promote(ctx: AgentContext): Promise<number> {
       'this node is marked diverged (a returning ex-primary not rewound) and is never promoted',
     );
   }
-  const other = await otherPrimary(ctx);
+  // nodes outside this partition were lost by Pacemaker (and fenced before it promotes anything):
+  // never wait on them, never probe them
+  const inPartition = (n: string) => part === null || part.includes(n);
+  const other = await otherPrimary(ctx, part);
   if (other)
     return fail(
       ctx,
@@ -487,11 +552,12 @@ export async function promote(ctx: AgentContext): Promise<number> {
       const others: NodePosition[] = [];
       const budgetEnd = Date.now() + Math.min(5000, ctx.deadline.remainingMs() / 3);
       for (const n of peers) {
-        let val = await ctx.attrs.get(n, 'lsn_location');
-        while (val === null && Date.now() < budgetEnd) {
-          await sleep(100);
-          val = await ctx.attrs.get(n, 'lsn_location');
+        if (!inPartition(n)) {
+          ctx.log.warn(`${n} is not in this partition: it is not a candidate and nobody waits for it`);
+          continue;
         }
+        // attrd replicates asynchronously: the value a peer wrote in its pre-promote notify may arrive late
+        const val = await ctx.attrs.poll(n, 'lsn_location', Math.max(0, budgetEnd - Date.now()));
         if (val === null) ctx.log.warn(`${n} published no WAL position in time: it is not a candidate`);
         others.push(decodePosition(n, val, (await ctx.attrs.get(n, 'diverged')) === '1'));
       }
@@ -518,12 +584,37 @@ export async function promote(ctx: AgentContext): Promise<number> {
   return OCF.SUCCESS;
 }
 
-/** The primary_conninfo target, if it is a writable primary right now ("host:port"). */
-async function otherPrimary(ctx: AgentContext): Promise<string | null> {
+/** How long the other-primary probe may take (a live primary on the cluster network answers well within it). */
+export const OTHER_PRIMARY_PROBE_MS = 500;
+
+/**
+ * The primary_conninfo target, if it is a writable primary right now ("host:port"). Skipped when no
+ * other node is in this partition (the peer was lost and, with fencing, fenced: whatever answers at
+ * primary_conninfo is not a cluster member's instance Pacemaker could see); otherwise bounded to
+ * OTHER_PRIMARY_PROBE_MS, after which "no answer" counts as "no primary".
+ */
+async function otherPrimary(ctx: AgentContext, part: string[] | null): Promise<string | null> {
+  if (part?.every((n) => n === ctx.node)) {
+    ctx.log.info('no other node is in this partition: the primary_conninfo probe for a second primary is skipped');
+    return null;
+  }
   const conninfo = await primaryConninfo(ctx);
   if (!conninfo) return null;
-  const q = await ctx.pg.query('SELECT pg_is_in_recovery()', conninfo, 4000);
+  const t0 = Date.now();
+  const q = await ctx.pg.query('SELECT pg_is_in_recovery()', conninfo, OTHER_PRIMARY_PROBE_MS, OTHER_PRIMARY_PROBE_MS);
+  if (!q.ok)
+    ctx.log.info(
+      `no primary answered at ${describeConninfo(conninfo)} within ${Date.now() - t0} ms: ${q.error.split('\n').pop()}`,
+    );
   return q.ok && q.rows[0]?.[0] === 'f' ? describeConninfo(conninfo) : null;
+}
+
+/** Scores of the earlier builds lived forever in the CIB's nodes section; a current one is transient. */
+async function dropForeverScore(ctx: AgentContext): Promise<void> {
+  if ((await ctx.attrs.getScore(ctx.node, 'forever')) !== null) {
+    ctx.log.info('removing a permanent promotion score left by an earlier version (scores are transient now)');
+    await ctx.attrs.delScore(ctx.node, 'forever');
+  }
 }
 
 export function slotName(node: string): string {
@@ -547,6 +638,10 @@ export async function demote(ctx: AgentContext): Promise<number> {
   if (c.rc === OCF.RUNNING_PROMOTED) {
     const s = await fastStop(ctx);
     if (s !== OCF.SUCCESS) return s;
+  } else if (crashedAndGone(c)) {
+    // a crashed primary nothing runs of: demote = start it as a standby, after the rejoin check (a
+    // refusal fails the demote; the stop that follows succeeds, so nobody fences a dead database)
+    ctx.log.warn(`${c.reason}; nothing runs in the data directory, so the demote starts it as a standby`);
   } else if (c.rc !== OCF.NOT_RUNNING) {
     return fail(ctx, OCF.ERR_GENERIC, `cannot demote: ${c.reason}`);
   }

@@ -4,7 +4,7 @@
  * action's deadline (OCF_RESKEY_CRM_meta_timeout): nothing here waits forever.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ControlData, InstanceSnapshot } from '../core/index.js';
 import { parseControldata, readinessFromPgIsready } from '../core/index.js';
@@ -148,18 +148,23 @@ export class PgEdge {
   }
 
   /** One SQL statement through psql; rows split on '|' (the agent only selects simple values). conninfo: another server. */
-  async query(sql: string, conninfo?: string, capMs = 15_000): Promise<QueryResult> {
+  async query(sql: string, conninfo?: string, capMs = 15_000, hardMs?: number): Promise<QueryResult> {
     const target = conninfo
       ? [
           `${conninfo} dbname=postgres connect_timeout=${Math.max(1, Math.min(5, Math.floor(this.deadline.cap(capMs) / 2000)))}`,
         ]
       : ['-h', this.p.pghost, '-p', String(this.p.pgport), '-d', 'postgres'];
-    const r = await this.as(
-      'psql',
-      ['-X', '-A', '-t', '-q', '-F', '|', '-v', 'ON_ERROR_STOP=1', ...target, '-c', sql],
-      capMs,
-      { PGCONNECT_TIMEOUT: '5' },
-    );
+    const argv = ['-X', '-A', '-t', '-q', '-F', '|', '-v', 'ON_ERROR_STOP=1', ...target, '-c', sql];
+    // hardMs: libpq's connect_timeout cannot go below 2 s, so coreutils' timeout kills psql itself
+    // (killing only runuser would leave psql holding our pipes until its own timeout)
+    const r =
+      hardMs === undefined
+        ? await this.as('psql', argv, capMs, { PGCONNECT_TIMEOUT: '5' })
+        : await run('timeout', ['-s', 'KILL', (hardMs / 1000).toFixed(3), this.bin('psql'), ...argv], {
+            timeoutMs: this.deadline.cap(hardMs + 1000),
+            asUser: this.p.systemUser,
+            env: { PGCONNECT_TIMEOUT: '2' },
+          });
     const rows = r.stdout
       .split('\n')
       .filter((l) => l.length > 0)
@@ -195,18 +200,51 @@ export class PgEdge {
     }
   }
 
+  /**
+   * The pid in postmaster.pid exists and is a postgres of this data directory (its cwd is the data
+   * directory, or it is a postgres whose cwd cannot be read: a zombie not reaped yet). After a
+   * reboot the stale pid may belong to any other process: that is not a live postmaster.
+   */
   postmasterAlive(): boolean {
     const pid = this.postmasterPid();
     if (pid === null) return false;
     try {
       process.kill(pid, 0);
-      return true;
     } catch (e) {
-      return (e as NodeJS.ErrnoException).code === 'EPERM';
+      if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+    }
+    // a zombie postmaster (not reaped yet, no cwd) still counts, as pg_ctl status counts it
+    return worksIn(pid, this.datadirId()) !== 'no' || isZombiePostgres(pid);
+  }
+
+  private datadirId(): string | null {
+    try {
+      const st = statSync(this.p.datadir);
+      return `${st.dev}:${st.ino}`;
+    } catch {
+      return null;
     }
   }
 
-  async snapshot(): Promise<InstanceSnapshot & { controlError: string }> {
+  /**
+   * Whether any process works in this data directory (compared by device and inode, so a same-named
+   * directory in another mount namespace does not count). Unknown (no /proc, unreadable cwd of a
+   * postgres process) counts as running.
+   */
+  postgresRunning(): boolean {
+    const id = this.datadirId();
+    if (id === null) return true;
+    let pids: string[];
+    try {
+      pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+    } catch {
+      return true;
+    }
+    for (const d of pids) if (worksIn(Number(d), id) !== 'no') return true;
+    return false;
+  }
+
+  async snapshot(probe = false): Promise<InstanceSnapshot & { controlError: string }> {
     const readiness = readinessFromPgIsready(await this.isready());
     if (readiness === 'accepting') {
       const q = await this.query('SELECT pg_is_in_recovery()', undefined, 10_000);
@@ -220,12 +258,24 @@ export class PgEdge {
           : v === 'f'
             ? false
             : 'garbage';
-      return { readiness, inRecovery, postmasterAlive: true, backupLabel: false, control: null, controlError: '' };
+      return {
+        readiness,
+        inRecovery,
+        postmasterAlive: true,
+        backupLabel: false,
+        control: null,
+        controlError: '',
+        probe,
+        postgresRunning: true,
+      };
     }
     const { control, error } = await this.controldata();
+    const postmasterAlive = this.postmasterAlive();
     return {
       readiness,
-      postmasterAlive: this.postmasterAlive(),
+      probe,
+      postgresRunning: postmasterAlive || this.postgresRunning(),
+      postmasterAlive,
       backupLabel: existsSync(join(this.p.datadir, 'backup_label')),
       control,
       controlError: error,
@@ -259,6 +309,40 @@ export class PgEdge {
     } catch {
       return [];
     }
+  }
+}
+
+/**
+ * Does process pid work in the directory with id "dev:ino"? 'yes' (its cwd is it), 'no' (another
+ * directory, not a postgres, or gone), 'maybe' (a postgres whose cwd cannot be read: a zombie, or no
+ * permission).
+ */
+function worksIn(pid: number, dirId: string | null): 'yes' | 'no' | 'maybe' {
+  let comm: string;
+  try {
+    comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return 'no';
+  }
+  if (comm !== 'postgres' && comm !== 'postmaster') return 'no';
+  try {
+    readlinkSync(`/proc/${pid}/cwd`);
+    const st = statSync(`/proc/${pid}/cwd`);
+    return dirId !== null && `${st.dev}:${st.ino}` === dirId ? 'yes' : 'no';
+  } catch (e) {
+    // a zombie (or a process exiting) has no cwd any more and writes nothing; no permission: unknown
+    return (e as NodeJS.ErrnoException).code === 'EACCES' || (e as NodeJS.ErrnoException).code === 'EPERM'
+      ? 'maybe'
+      : 'no';
+  }
+}
+
+function isZombiePostgres(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return /^\d+ \((postgres|postmaster)\) Z /.test(stat);
+  } catch {
+    return false;
   }
 }
 

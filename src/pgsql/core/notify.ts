@@ -59,6 +59,8 @@ export interface Transition {
 }
 
 interface Row {
+  /** Stable id (tests and docs name rows by it). */
+  id: string;
   comment: string;
   when: (n: NotifyEnv, local: string) => boolean;
   decide: (n: NotifyEnv, local: string) => Transition;
@@ -69,6 +71,7 @@ const has = (l: readonly string[], x: string | undefined | null) => x != null &&
 /** First matching row wins. */
 export const TRANSITION_TABLE: readonly Row[] = [
   {
+    id: 'primary-recover',
     comment:
       'A node that is promoted and is promoted again in the same transition: the primary is recovered in place (demote, stop, start, promote).',
     when: (n) => n.promote.length === 1 && has(n.promoted, n.promote[0]),
@@ -80,6 +83,7 @@ export const TRANSITION_TABLE: readonly Row[] = [
     }),
   },
   {
+    id: 'switchover',
     comment: 'Exactly one primary demoted (not stopped) and one running standby promoted: a controlled switchover.',
     when: (n) =>
       n.promoted.length === 1 &&
@@ -96,6 +100,7 @@ export const TRANSITION_TABLE: readonly Row[] = [
     }),
   },
   {
+    id: 'failover',
     comment:
       'Any other promotion (primary lost, stopped, or first promotion): a failover; the promoted node runs the election.',
     when: (n) => n.promote.length > 0,
@@ -107,6 +112,7 @@ export const TRANSITION_TABLE: readonly Row[] = [
     }),
   },
   {
+    id: 'standby-recover',
     comment: 'An unpromoted node that is started again: a standby recovery.',
     when: (n) => n.start.some((s) => n.unpromoted.includes(s)),
     decide: (n) => ({
@@ -117,6 +123,7 @@ export const TRANSITION_TABLE: readonly Row[] = [
     }),
   },
   {
+    id: 'none',
     comment: 'Nothing the agent needs to act on.',
     when: () => true,
     decide: () => ({ kind: 'none', target: null, oldPrimary: null, reason: 'no promotion in this transition' }),

@@ -61,6 +61,8 @@ function divergence(s: RejoinSnapshot): string | null {
 }
 
 interface Row {
+  /** Stable id (tests and docs name rows by it). */
+  id: string;
   comment: string;
   when: (s: RejoinSnapshot) => boolean;
   decide: (s: RejoinSnapshot) => RejoinDecision;
@@ -68,6 +70,7 @@ interface Row {
 
 export const REJOIN_TABLE: readonly Row[] = [
   {
+    id: 'no-primary',
     comment:
       'No new primary answers: nothing to compare with; start as a standby (writes nothing), the election judges its position later.',
     when: (s) => s.primary === null,
@@ -78,6 +81,7 @@ export const REJOIN_TABLE: readonly Row[] = [
     }),
   },
   {
+    id: 'local-end-unknown',
     comment:
       'The local WAL end or timeline is unknown: cannot prove anything; refuse rather than risk a diverged standby.',
     when: (s) => s.local.timeline === null || s.local.walEnd === null,
@@ -89,6 +93,7 @@ export const REJOIN_TABLE: readonly Row[] = [
     }),
   },
   {
+    id: 'contained',
     comment:
       'Local WAL ends at or before the switch point (or behind the primary on the same timeline): a plain standby start follows the new timeline.',
     when: (s) => divergence(s) === null,
@@ -99,6 +104,7 @@ export const REJOIN_TABLE: readonly Row[] = [
     }),
   },
   {
+    id: 'rewind',
     comment: 'Diverged, rewind allowed and possible: run pg_rewind against the primary.',
     when: (s) => s.rewind.allowed && s.rewind.hintsOrChecksums && s.rewind.binaryPresent,
     decide: (s) => ({
@@ -108,6 +114,7 @@ export const REJOIN_TABLE: readonly Row[] = [
     }),
   },
   {
+    id: 'rewind-disabled',
     comment: 'Diverged and rewind disabled by the operator: refuse.',
     when: (s) => !s.rewind.allowed,
     decide: (s) => ({
@@ -117,6 +124,7 @@ export const REJOIN_TABLE: readonly Row[] = [
     }),
   },
   {
+    id: 'rewind-impossible',
     comment: 'Diverged, pg_rewind impossible (no hints/checksums or no binary): refuse.',
     when: () => true,
     decide: (s) => ({

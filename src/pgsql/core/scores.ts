@@ -99,3 +99,85 @@ export function computeScores(input: ScoreInput): NodeScore[] {
   }
   return out;
 }
+
+/** Bootstrap scores: below every score a primary's monitor gives a streaming standby (1000, 990 ...). */
+export const BOOTSTRAP_PRIMARY_SCORE = 2;
+export const BOOTSTRAP_STANDBY_SCORE = 1;
+
+export interface BootstrapInput {
+  localNode: string;
+  /** This node's control file state (the instance is cleanly stopped, or just started from it). */
+  controlState: 'shut down' | 'shut down in recovery';
+  /** Promotion scores of the partition's nodes right now (null: none). */
+  scores: ReadonlyArray<{ node: string; score: number | null }>;
+  /** Every node Pacemaker knows (crm_node -l) is in this partition: the election will see all of them. */
+  allKnownNodesPresent: boolean;
+}
+
+export interface BootstrapDecision {
+  /** The score to publish for the local node, or null to publish nothing. */
+  score: number | null;
+  reason: string;
+}
+
+interface BootstrapRow {
+  id: string;
+  comment: string;
+  when: (b: BootstrapInput) => boolean;
+  decide: (b: BootstrapInput) => BootstrapDecision;
+}
+
+const realScore = (b: BootstrapInput) =>
+  b.scores.find((s) => s.node !== b.localNode && s.score !== null && s.score > BOOTSTRAP_PRIMARY_SCORE);
+
+/** First matching row wins. */
+export const BOOTSTRAP_TABLE: readonly BootstrapRow[] = [
+  {
+    id: 'other-has-real-score',
+    comment:
+      "Another node holds a score a primary's monitor gave (above the bootstrap scores): a primary runs or ran with fresher knowledge; publish nothing.",
+    when: (b) => realScore(b) !== undefined,
+    decide: (b) => ({
+      score: null,
+      reason: `${realScore(b)?.node} already has promotion score ${realScore(b)?.score}, so no bootstrap score is needed`,
+    }),
+  },
+  {
+    id: 'clean-primary',
+    comment:
+      'A cleanly stopped primary ("shut down", PAF\'s bootstrap rule): it was the last writer, so it is preferred (score 2); the election still redirects to a node with a newer timeline/LSN.',
+    when: (b) => b.controlState === 'shut down',
+    decide: () => ({
+      score: BOOTSTRAP_PRIMARY_SCORE,
+      reason: 'the instance was a cleanly stopped primary and no primary has set scores',
+    }),
+  },
+  {
+    id: 'clean-standby-all-present',
+    comment:
+      'A cleanly stopped standby ("shut down in recovery", e.g. after Pacemaker demoted and stopped the whole clone) while every known node is in the partition: promotable (score 1), because the election in promote compares it with every other node and never promotes it over a more advanced one.',
+    when: (b) => b.allKnownNodesPresent,
+    decide: () => ({
+      score: BOOTSTRAP_STANDBY_SCORE,
+      reason:
+        'the instance is a cleanly stopped standby, no primary has set scores and every known node is present for the election',
+    }),
+  },
+  {
+    id: 'clean-standby-node-missing',
+    comment:
+      'A cleanly stopped standby while some known node is absent: the absent node may hold newer commits, so it is never made promotable on its own (an operator decides).',
+    when: () => true,
+    decide: () => ({
+      score: null,
+      reason:
+        'the instance is a cleanly stopped standby and some known node is not in this partition (it may hold newer data), so it gets no score',
+    }),
+  },
+];
+
+export function decideBootstrap(b: BootstrapInput): BootstrapDecision {
+  for (const row of BOOTSTRAP_TABLE) if (row.when(b)) return row.decide(b);
+  /* c8 ignore next */
+  return { score: null, reason: 'no row matched' };
+}

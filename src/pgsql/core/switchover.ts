@@ -31,6 +31,8 @@ export interface SwitchoverVerdict {
 }
 
 interface Row {
+  /** Stable id (tests and docs name rows by it). */
+  id: string;
   comment: string;
   when: (s: SwitchoverSnapshot) => boolean;
   decide: (s: SwitchoverSnapshot) => SwitchoverVerdict;
@@ -40,6 +42,7 @@ const last = (s: SwitchoverSnapshot) => s.waldump?.records[s.waldump.records.len
 
 export const SWITCHOVER_TABLE: readonly Row[] = [
   {
+    id: 'waldump-failed',
     comment:
       'pg_waldump could not run at all: the check failed, not the standby (PAF code 2: ban this node for the promotion).',
     when: (s) => s.waldump === null,
@@ -51,6 +54,7 @@ export const SWITCHOVER_TABLE: readonly Row[] = [
     }),
   },
   {
+    id: 'no-received-position',
     comment: 'No received position or timeline: the standby was not connected to the old primary.',
     when: (s) => s.receivedLsn === null || s.timeline === null,
     decide: () => ({
@@ -61,6 +65,7 @@ export const SWITCHOVER_TABLE: readonly Row[] = [
     }),
   },
   {
+    id: 'no-record',
     comment:
       'No WAL record at all between the last restartpoint and the received position: nothing proves the shutdown checkpoint arrived.',
     when: (s) => (s.waldump?.records.length ?? 0) === 0,
@@ -72,6 +77,7 @@ export const SWITCHOVER_TABLE: readonly Row[] = [
     }),
   },
   {
+    id: 'shutdown-checkpoint-held',
     comment:
       'The last record the standby holds is a shutdown checkpoint on its timeline, fully received: every acknowledged commit is here. Safe.',
     when: (s) => {
@@ -89,6 +95,7 @@ export const SWITCHOVER_TABLE: readonly Row[] = [
     },
   },
   {
+    id: 'missed-wal',
     comment:
       'Anything else (last record not a shutdown checkpoint, other timeline, partial record): the standby missed WAL; refuse.',
     when: () => true,

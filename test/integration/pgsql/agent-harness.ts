@@ -1,8 +1,15 @@
 /**
  * Drives rackwitness-pgsqlms the way Pacemaker does, without a cluster: OCF env vars, the
  * OCF_RESKEY_CRM_meta_notify_* variables of a switchover/failover/recovery transition, and a
- * stand-in attribute store (a fake crm_attribute and crm_node first on PATH, tests only) that
- * records attributes as files, so the two "nodes" of the rack share it as Pacemaker's CIB would.
+ * stand-in attribute store (a fake crm_attribute, attrd_updater and crm_node first on PATH, tests
+ * only) that records attributes as files, so the two "nodes" of the rack share it as Pacemaker's
+ * CIB and attrd would.
+ *
+ * NOT EVIDENCE: these stand-ins emulate what Pacemaker 2.1.5 was seen to do on a real two-node
+ * cluster (see src/pgsql/agent/attrs.ts), nothing more. They cannot show that a transition is or is
+ * not aborted, how the scheduler reacts to a score, or how fencing and probes interleave. The live
+ * rack lab (real corosync + pacemaker) is the test of that; a stand-in like this one hid the defect
+ * of private values written as CIB attributes.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,8 +47,9 @@ export function ensureAgentBuilt(): string {
   return out;
 }
 
-/** Stand-in for Pacemaker's crm_attribute (tests only), in sh like the real one is in C (cheap to
- * start): one file per attribute under $RW_FAKE_ATTRD/<lifetime>/<node>/<name>. */
+/** Stand-in for Pacemaker's crm_attribute (tests only, not evidence), in sh like the real one is in
+ * C (cheap to start): one file per attribute under $RW_FAKE_ATTRD/<lifetime>/<node>/<name> (the
+ * "CIB": every write here would abort a transition in a real cluster). */
 const FAKE_CRM_ATTRIBUTE = `#!/bin/sh
 name= node= lifetime=reboot value= op=query
 while [ $# -gt 0 ]; do
@@ -52,6 +60,7 @@ while [ $# -gt 0 ]; do
     --node|-N) shift; node=$1;;
     --lifetime|-l) shift; lifetime=$1;;
     --update|-U|-v) shift; op=update; value=$1;;
+    --update=*) op=update; value=\${1#--update=};;
     --delete|-D) op=delete;;
     --query|-G) op=query;;
   esac
@@ -70,11 +79,76 @@ echo "Error performing operation: No such device or address" >&2
 exit 6
 `;
 
-/** Stand-in for crm_node (tests only): the partition is $RW_FAKE_PARTITION; no name (-n fails). */
+/**
+ * Stand-in for Pacemaker 2.1.5's attrd_updater (tests only; not evidence, see the file header).
+ * Emulated: only --private values are accepted (the agent never writes any other kind); they live
+ * in $RW_FAKE_ATTRD/private/<node>/<name>, apart from the crm_attribute store (the "CIB"), so a test
+ * can see that nothing private reaches it; `-Q -N node` prints `name="N" host="H" value="V"`; `-Q`
+ * without -N lists every node; an unknown name is rc 78 "attribute does not exist"; -D sets "";
+ * updates are asynchronous: the writer's own node sees a value after RW_FAKE_ATTRD_LOCAL_MS (20),
+ * other nodes (the reader's node is OCF_RESKEY_CRM_meta_on_node) after RW_FAKE_ATTRD_REMOTE_MS (80),
+ * until then they read the previous value.
+ */
+const FAKE_ATTRD_UPDATER = `#!/bin/sh
+name= node= op= value= private=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --name|-n) shift; name=$1;;
+    --name=*) name=\${1#--name=};;
+    --node|-N) shift; node=$1;;
+    --node=*) node=\${1#--node=};;
+    --update|-U) shift; op=update; value=$1;;
+    --update=*) op=update; value=\${1#--update=};;
+    --delete|-D) op=delete;;
+    --query|-Q) op=query;;
+    --private|-p) private=1;;
+    --all|-A) ;;
+    *) echo "fake attrd_updater: unsupported option $1" >&2; exit 64;;
+  esac
+  shift
+done
+[ -n "$RW_FAKE_ATTRD" ] && [ -n "$name" ] && [ -n "$op" ] || { echo "fake attrd_updater: missing -n or command" >&2; exit 64; }
+me=\${OCF_RESKEY_CRM_meta_on_node:-localnode}
+now() { date +%s%3N; }
+printf 'attrd_updater %s %s %s %s private=%s\\n' "$op" "\${node:-*}" "$name" "$value" "$private" >> "$RW_FAKE_ATTRD/calls.log"
+case $op in
+  update|delete)
+    [ "$private" = 1 ] || { echo "fake attrd_updater: only --private values are emulated" >&2; exit 64; }
+    n=\${node:-$me}; d="$RW_FAKE_ATTRD/private/$n"; f="$d/$name"; mkdir -p "$d"
+    [ "$op" = delete ] && value=
+    if [ -f "$f" ]; then cp "$f" "$f.prev"; else rm -f "$f.prev"; fi
+    printf '%s' "$value" > "$f.tmp.$$" && mv "$f.tmp.$$" "$f" && now > "$f.at"
+    exit 0;;
+esac
+found=1
+for d in "$RW_FAKE_ATTRD"/private/*; do
+  [ -d "$d" ] || continue
+  h=\${d##*/}
+  [ -z "$node" ] || [ "$h" = "$node" ] || continue
+  f="$d/$name"
+  [ -f "$f" ] || continue
+  lag=\${RW_FAKE_ATTRD_REMOTE_MS:-80}; [ "$h" = "$me" ] && lag=\${RW_FAKE_ATTRD_LOCAL_MS:-20}
+  if [ $(( $(now) - $(cat "$f.at") )) -lt "$lag" ]; then
+    [ -f "$f.prev" ] || continue
+    v=$(cat "$f.prev")
+  else
+    v=$(cat "$f")
+  fi
+  printf 'name="%s" host="%s" value="%s"\\n' "$name" "$h" "$v"; found=0
+done
+[ $found = 0 ] && exit 0
+echo "attrd_updater: Could not query value of $name: attribute does not exist" >&2
+exit 78
+`;
+
+/** Stand-in for crm_node (tests only, not evidence): the partition is $RW_FAKE_PARTITION; the known
+ * nodes (-l, "id name state" as 2.1.5 prints) $RW_FAKE_NODES (default: the partition); no name (-n fails). */
 const FAKE_CRM_NODE = `#!/bin/sh
 for a in "$@"; do
   case "$a" in
     --partition|-p) [ -n "$RW_FAKE_PARTITION" ] || exit 1; echo "$RW_FAKE_PARTITION"; exit 0;;
+    --list|-l) all=\${RW_FAKE_NODES:-$RW_FAKE_PARTITION}; [ -n "$all" ] || exit 1; i=0
+      for n in $all; do i=$((i+1)); s=lost; case " $RW_FAKE_PARTITION " in *" $n "*) s=member;; esac; echo "$i $n $s"; done; exit 0;;
   esac
 done
 exit 1
@@ -83,11 +157,19 @@ exit 1
 export interface AttrStore {
   bin: string;
   dir: string;
-  get(node: string, name: string, lifetime?: string): string | null;
+  /** A private (attrd_updater --private) value. */
+  get(node: string, name: string): string | null;
+  /** A CIB attribute written by crm_attribute. */
+  cib(node: string, name: string, lifetime?: string): string | null;
+  /** Sets a private value as if attrd had replicated it long ago. */
+  put(node: string, name: string, value: string): void;
+  /** The promotion score (crm_attribute --promotion, lifetime reboot). */
   score(node: string): number | null;
+  /** Every stand-in call so far, one line each. */
+  calls(): string;
 }
 
-/** Writes the fake crm_attribute/crm_node into <dir>/bin and returns a reader of the store. */
+/** Writes the fake crm_attribute/attrd_updater/crm_node into <dir>/bin and returns a reader of the store. */
 export function installFakeCrm(dir: string): AttrStore {
   const bin = join(dir, 'bin');
   const store = join(dir, 'attrd');
@@ -95,27 +177,41 @@ export function installFakeCrm(dir: string): AttrStore {
   mkdirSync(store, { recursive: true });
   for (const [n, body] of [
     ['crm_attribute', FAKE_CRM_ATTRIBUTE],
+    ['attrd_updater', FAKE_ATTRD_UPDATER],
     ['crm_node', FAKE_CRM_NODE],
   ] as const) {
     const f = join(bin, n);
     writeFileSync(f, body);
     chmodSync(f, 0o755);
   }
-  const get = (node: string, name: string, lifetime = 'reboot') => {
+  const read = (f: string) => {
     try {
-      return readFileSync(join(store, lifetime, node, name), 'utf8');
+      return readFileSync(f, 'utf8');
     } catch {
       return null;
     }
+  };
+  /** A private (attrd) value as every node sees it once replicated; '' (deleted) reads as null. */
+  const get = (node: string, name: string) => {
+    const v = read(join(store, 'private', node, name));
+    return v === '' ? null : v;
   };
   return {
     bin,
     dir: store,
     get,
+    cib: (node, name, lifetime = 'reboot') => read(join(store, lifetime, node, name)),
+    put: (node, name, value) => {
+      mkdirSync(join(store, 'private', node), { recursive: true });
+      const f = join(store, 'private', node, name);
+      writeFileSync(f, value);
+      writeFileSync(`${f}.at`, '0');
+    },
     score: (node) => {
-      const v = get(node, `master-${RESOURCE}`, 'forever');
+      const v = read(join(store, 'reboot', node, `master-${RESOURCE}`));
       return v === null ? null : Number(v);
     },
+    calls: () => read(join(store, 'calls.log')) ?? '',
   };
 }
 

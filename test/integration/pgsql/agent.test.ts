@@ -3,6 +3,7 @@
  * it (OCF env, notify variables), with a stand-in attribute store. One rack for the whole file:
  * the scenarios run in order and each leaves the rack with one primary and one streaming standby.
  */
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createPgRack, type PgRack, type PgRackNode } from '../../fixtures/pg-rack.js';
@@ -32,6 +33,8 @@ beforeAll(async () => {
   [primary, standby] = rack.nodes;
 }, 120_000);
 
+const rmScore = (node: string) => rmSync(join(attrs.dir, 'reboot', node, `master-${RESOURCE}`), { force: true });
+
 /** Cuts (or restores) a standby's stream by overriding primary_conninfo on the standby and reloading. */
 async function cutStream(node: PgRackNode, cut: boolean): Promise<void> {
   if (cut)
@@ -41,6 +44,16 @@ async function cutStream(node: PgRackNode, cut: boolean): Promise<void> {
     );
   else await rack.sql(node, 'ALTER SYSTEM RESET primary_conninfo');
   await rack.sql(node, 'SELECT pg_reload_conf()');
+}
+
+/** Orphaned backends of a killed postmaster linger ~1.5 s; until they exit a probe still says 9. */
+async function waitProbe(node: PgRackNode, rc: number, extra: Record<string, string> = {}): Promise<void> {
+  let got = -1;
+  for (let i = 0; i < 50 && got !== rc; i++) {
+    got = (await h.agent('monitor', node, extra)).rc;
+    if (got !== rc) await new Promise((r) => setTimeout(r, 200));
+  }
+  expect(got).toBe(rc);
 }
 
 const count = async (n: PgRackNode, table: string) =>
@@ -119,6 +132,67 @@ describe('controlled switchover under a concurrent writer', () => {
   }, 180_000);
 });
 
+describe('probes publish scores (bring-up)', () => {
+  const both = () => ({ RW_FAKE_PARTITION: `${primary.name} ${standby.name}` });
+  it('a probe that finds a running primary publishes 1001 (and the standby 1000), so Pacemaker keeps it promoted', async () => {
+    for (const n of [primary, standby]) rmScore(n.name);
+    const pr = await h.agent('monitor', primary, both());
+    expect(pr.rc, pr.stderr).toBe(8);
+    expect([attrs.score(primary.name), attrs.score(standby.name)]).toEqual([1001, 1000]);
+  });
+
+  it('two cleanly stopped instances: the ex-primary gets a bootstrap score from its probe, is promoted, and the other follows it', async () => {
+    // Pacemaker stopping the clone demotes first: both end "shut down in recovery"; a plain stop of
+    // the primary leaves it "shut down". Both cases, one after the other.
+    for (const demoteFirst of [false, true]) {
+      if (demoteFirst) expect((await h.agent('demote', primary)).rc).toBe(0);
+      await rack.stop(standby, 'fast');
+      await rack.stop(primary, 'fast');
+      for (const n of [primary, standby]) rmScore(n.name);
+      expect((await h.agent('monitor', primary, both())).rc).toBe(7);
+      expect((await h.agent('monitor', standby, both())).rc).toBe(7);
+      const expected = demoteFirst ? [1, 1] : [2, 1];
+      expect([attrs.score(primary.name), attrs.score(standby.name)]).toEqual(expected);
+      // a standby alone (the other known node absent) gets nothing
+      rmScore(standby.name);
+      await h.agent('monitor', standby, {
+        RW_FAKE_PARTITION: standby.name,
+        RW_FAKE_NODES: `${primary.name} ${standby.name}`,
+      });
+      expect(attrs.score(standby.name)).toBeNull();
+      const [a, b] = await Promise.all([h.agent('start', primary, both()), h.agent('start', standby, both())]);
+      expect([a.rc, b.rc], `${a.stderr}\n${b.stderr}`).toEqual([0, 0]);
+      // Pacemaker promotes the best score: a first promotion (failover kind), election over both
+      const sets = {
+        active: [primary.name, standby.name],
+        slave: [primary.name, standby.name],
+        promote: [primary.name],
+      };
+      await Promise.all(
+        [primary, standby].map((n) => h.agent('notify', n, { ...both(), ...notifyVars('pre', 'promote', sets) })),
+      );
+      const p = await h.agent('promote', primary, both());
+      expect(p.rc, p.stderr).toBe(0);
+      await Promise.all(
+        [primary, standby].map((n) => h.agent('notify', n, { ...both(), ...notifyVars('post', 'promote', sets) })),
+      );
+      await rack.waitStreaming(primary, standby);
+      expect((await h.agent('monitor', primary, { ...both(), OCF_RESKEY_CRM_meta_interval: '15000' })).rc).toBe(8);
+      expect([attrs.score(primary.name), attrs.score(standby.name)]).toEqual([1001, 1000]);
+    }
+  }, 120_000);
+
+  it('no private coordination value ever went through crm_attribute (it would abort transitions)', () => {
+    const crm = attrs
+      .calls()
+      .split('\n')
+      .filter((l) => l && !l.startsWith('attrd_updater'));
+    expect(crm.length).toBeGreaterThan(0);
+    expect(crm.filter((l) => !l.includes(`master-${RESOURCE}`))).toEqual([]);
+    expect(attrs.calls()).toMatch(/attrd_updater update \S+ lsn_location-pgsqld \S+ private=1/);
+  });
+});
+
 describe('failover and rejoin', () => {
   it('a cleanly stopped ex-primary rejoins after a failover without pg_rewind', async () => {
     await rack.sql(primary, 'CREATE TABLE IF NOT EXISTS clean_rows AS SELECT generate_series(1, 100) AS id');
@@ -140,9 +214,13 @@ describe('failover and rejoin', () => {
     await rack.sql(primary, 'CREATE TABLE lost_rows AS SELECT generate_series(1, 2000) AS id');
     const lost = primary;
     await rack.kill9(lost);
-    // a probe right after the kill may see the unreaped postmaster (1); then the crashed primary (9)
-    expect((await h.agent('monitor', lost)).rc).toBe(9);
-    expect((await h.agent('stop', lost)).rc).toBe(1); // PAF: a crashed primary fails its stop → fencing
+    // a recurring monitor reports the crashed primary (9: Pacemaker recovers it); a probe (the node
+    // came back after a fence) sees nothing in the data directory and reports 7, so no fence loop;
+    // a stop then succeeds (nothing runs), the rejoin check belongs to start
+    expect((await h.agent('monitor', lost, { OCF_RESKEY_CRM_meta_interval: '15000' })).rc).toBe(9);
+    await waitProbe(lost, 7);
+    const st = await h.agent('stop', lost);
+    expect([st.rc, st.stderr]).toEqual([0, expect.stringMatching(/no process works in the data directory/)]);
     await cutStream(standby, false);
     const f = await h.failover(lost, standby);
     expect(f.promote.rc, f.promote.stderr).toBe(0);
@@ -155,6 +233,11 @@ describe('failover and rejoin', () => {
     expect(refused.stderr).toMatch(/ocf-exit-reason:the node diverged \(.*\) and rewind is disabled/);
     expect(attrs.get(standby.name, `diverged-${RESOURCE}`)).toBe('1');
     expect(await rack.role(standby)).toBe('down');
+    // demote of the crashed primary (Pacemaker's recovery of a 9) runs the same rejoin check and
+    // fails the same way; the stop after it succeeds: nothing to fence
+    const dm = await h.agent('demote', standby, { OCF_RESKEY_rewind: 'false' });
+    expect([dm.rc, dm.stderr]).toEqual([1, expect.stringMatching(/and rewind is disabled/)]);
+    expect((await h.agent('stop', standby)).rc).toBe(0);
     // a diverged node is never promoted, whatever Pacemaker asks
     const p = await h.agent('promote', standby);
     expect([p.rc, p.stderr]).toEqual([

@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
+  BOOTSTRAP_PRIMARY_SCORE,
+  BOOTSTRAP_STANDBY_SCORE,
+  BOOTSTRAP_TABLE,
   type ControlData,
   checkSwitchover,
   classifyInstance,
   classifyTransition,
   computeScores,
+  decideBootstrap,
   decideRejoin,
   decodePosition,
   electCandidate,
@@ -46,6 +50,19 @@ const snap = (o: Partial<InstanceSnapshot>): InstanceSnapshot => ({
   backupLabel: false,
   control: ctl('shut down'),
   ...o,
+});
+
+describe('every decision table: unique ids, a comment per row', () => {
+  it.each([
+    ['STATE_TABLE', STATE_TABLE],
+    ['TRANSITION_TABLE', TRANSITION_TABLE],
+    ['SWITCHOVER_TABLE', SWITCHOVER_TABLE],
+    ['REJOIN_TABLE', REJOIN_TABLE],
+    ['BOOTSTRAP_TABLE', BOOTSTRAP_TABLE],
+  ] as const)('%s', (_n, table: ReadonlyArray<{ id: string; comment: string }>) => {
+    expect(new Set(table.map((r) => r.id)).size).toBe(table.length);
+    for (const r of table) expect(r.comment.length).toBeGreaterThan(20);
+  });
 });
 
 describe('LSN and control file parsing', () => {
@@ -144,7 +161,42 @@ describe('state classification table (monitor)', () => {
       false,
     ],
     ['stopped, control unreadable', snap({ control: null }), OCF.ERR_INSTALLED, 'unknown', false],
+    [
+      'probe after a reboot: crashed primary, postmaster gone, nothing in the data directory',
+      snap({ control: ctl('in production'), probe: true, postgresRunning: false }),
+      OCF.NOT_RUNNING,
+      'crashed-primary',
+      false,
+    ],
+    [
+      'probe after a reboot: crashed standby, nothing in the data directory',
+      snap({ control: ctl('in archive recovery'), probe: true, postgresRunning: false }),
+      OCF.NOT_RUNNING,
+      'crashed-standby',
+      false,
+    ],
     ['crashed primary', snap({ control: ctl('in production') }), OCF.FAILED_PROMOTED, 'crashed-primary', false],
+    [
+      'probe, crashed primary whose orphaned backends still run',
+      snap({ control: ctl('in production'), probe: true, postgresRunning: true }),
+      OCF.FAILED_PROMOTED,
+      'crashed-primary',
+      false,
+    ],
+    [
+      'recurring monitor, crashed primary, nothing runs: still 9 (Pacemaker recovers it)',
+      snap({ control: ctl('in production'), probe: false, postgresRunning: false }),
+      OCF.FAILED_PROMOTED,
+      'crashed-primary',
+      false,
+    ],
+    [
+      'probe with a stale postmaster.pid whose pid is alive (postmasterAlive): uncertain, 1',
+      snap({ control: ctl('in production'), probe: true, postgresRunning: true, postmasterAlive: true }),
+      OCF.ERR_GENERIC,
+      'unknown',
+      false,
+    ],
     ['crashed standby', snap({ control: ctl('in archive recovery') }), OCF.ERR_GENERIC, 'crashed-standby', false],
     ['cleanly stopped primary', snap({ control: ctl('shut down') }), OCF.NOT_RUNNING, 'stopped', false],
     ['cleanly stopped standby', snap({ control: ctl('shut down in recovery') }), OCF.NOT_RUNNING, 'stopped', false],
@@ -155,9 +207,47 @@ describe('state classification table (monitor)', () => {
     expect([r.rc, r.role, r.retry]).toEqual([rc, role, retry]);
     expect(r.reason.length).toBeGreaterThan(10);
   });
-  it('every row of the table is reached by a case', () => {
+  it('every row of the table is reached by a case, and names itself (id) in the classification', () => {
     const hit = new Set(cases.map(([, s]) => STATE_TABLE.findIndex((row) => row.when(s))));
     expect(hit.size).toBe(STATE_TABLE.length);
+    expect(new Set(cases.map(([, s]) => classifyInstance(s).row))).toEqual(new Set(STATE_TABLE.map((r) => r.id)));
+    expect(new Set(STATE_TABLE.map((r) => r.id)).size).toBe(STATE_TABLE.length);
+  });
+});
+
+describe('bootstrap scores (bring-up from cleanly stopped instances)', () => {
+  const B = (
+    controlState: 'shut down' | 'shut down in recovery',
+    scores: Array<[string, number | null]>,
+    allKnownNodesPresent = true,
+  ) =>
+    decideBootstrap({
+      localNode: 'a',
+      controlState,
+      scores: scores.map(([node, score]) => ({ node, score })),
+      allKnownNodesPresent,
+    });
+  const cases: Array<[string, ReturnType<typeof B>, number | null]> = [
+    ['a primary already set real scores', B('shut down', [['b', 1001]]), null],
+    ['cleanly stopped primary, nobody scored', B('shut down', [['b', null]]), BOOTSTRAP_PRIMARY_SCORE],
+    ['cleanly stopped primary, the peer has a bootstrap score', B('shut down', [['b', 1]], false), 2],
+    ['cleanly stopped standby, everyone present', B('shut down in recovery', [['b', 2]]), BOOTSTRAP_STANDBY_SCORE],
+    ['cleanly stopped standby, a known node is missing', B('shut down in recovery', [['b', null]], false), null],
+  ];
+  it.each(cases)('%s', (_c, d, score) => {
+    expect(d.score).toBe(score);
+    expect(d.reason.length).toBeGreaterThan(10);
+  });
+  it('the ex-primary is preferred over standbys; both stay below every monitor-given score; every row reached', () => {
+    expect(BOOTSTRAP_PRIMARY_SCORE).toBeGreaterThan(BOOTSTRAP_STANDBY_SCORE);
+    expect(BOOTSTRAP_PRIMARY_SCORE).toBeLessThan(990);
+    const inputs: Array<Parameters<typeof decideBootstrap>[0]> = [
+      { localNode: 'a', controlState: 'shut down', scores: [{ node: 'b', score: 1000 }], allKnownNodesPresent: true },
+      { localNode: 'a', controlState: 'shut down', scores: [], allKnownNodesPresent: false },
+      { localNode: 'a', controlState: 'shut down in recovery', scores: [], allKnownNodesPresent: true },
+      { localNode: 'a', controlState: 'shut down in recovery', scores: [], allKnownNodesPresent: false },
+    ];
+    expect(new Set(inputs.map((i) => BOOTSTRAP_TABLE.findIndex((r) => r.when(i))))).toEqual(new Set([0, 1, 2, 3]));
   });
 });
 
