@@ -48,6 +48,8 @@ export interface FenceApiOptions {
   clockSkewMs: number;
   ratePerMin: number;
   rateBurst: number;
+  /** Where the replay guard keeps the used nonces (fence-nonces.jsonl), durable across restarts. */
+  stateDir: string;
   fencer: Fencer;
   /** Device/box health for GET /v1/health (cheap, from memory). */
   health(): Record<string, unknown>;

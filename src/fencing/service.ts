@@ -385,6 +385,7 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
           clockSkewMs: c.api.clock_skew_s * 1000,
           ratePerMin: c.api.rate_per_min,
           rateBurst: c.api.rate_burst,
+          stateDir: ctx.stateDir,
           fencer,
           onAttempt,
           health: () => ({

@@ -64,10 +64,12 @@ describe('fence agent API authentication', () => {
   let api: FenceApi;
   let port = 0;
   let journal: FenceJournal;
+  let stateDir = '';
   let now = Date.now();
 
   beforeAll(async () => {
-    journal = FenceJournal.open(cleanupDir(tempDir()));
+    stateDir = cleanupDir(tempDir());
+    journal = FenceJournal.open(stateDir);
     const fencer = new Fencer(config(), new Map([['bmc', sim]]), journal);
     api = new FenceApi({
       host: '127.0.0.1',
@@ -76,6 +78,7 @@ describe('fence agent API authentication', () => {
       clockSkewMs: 30_000,
       ratePerMin: 60,
       rateBurst: 40,
+      stateDir,
       fencer,
       health: () => ({ targets: { 'node-a': true } }),
       onAttempt: (a) => attempts.push(a),
