@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { type FenceAction, fenceActions } from './core.js';
 import { type Fencer, UnknownTargetError } from './fencer.js';
+import { NonceStore, NonceStoreError } from './nonce-store.js';
 import { canonical, HEADERS, NONCE_RE, signatureMatches } from './protocol.js';
 
 export const MAX_BODY_BYTES = 4096;
@@ -25,7 +26,8 @@ export type RefusalReason =
   | 'replay'
   | 'bad-request'
   | 'unknown-target'
-  | 'busy';
+  | 'busy'
+  | 'replay-guard';
 
 export interface Attempt {
   addr: string;
@@ -69,6 +71,7 @@ const STATUS: Record<RefusalReason, number> = {
   'bad-request': 400,
   'unknown-target': 404,
   busy: 503,
+  'replay-guard': 503,
 };
 
 const MAX_NONCES = 100_000;
@@ -85,7 +88,7 @@ class Refused extends Error {
 
 export class FenceApi {
   private server: Server | undefined;
-  private readonly nonces = new Map<string, number>();
+  private nonces: NonceStore | undefined;
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly now: () => number;
 
@@ -94,18 +97,25 @@ export class FenceApi {
   }
 
   async start(): Promise<number> {
+    // the replay guard is on disk before the first request can be accepted
+    this.nonces = NonceStore.open(this.o.stateDir, this.o.clockSkewMs, this.now());
     const server = createServer((req, res) => {
       void this.handle(req, res);
     });
     server.requestTimeout = 0; // fence requests are long: they wait for verification
     server.headersTimeout = 10_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.o.port, this.o.host, () => {
-        server.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.o.port, this.o.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (e) {
+      this.nonces.close();
+      throw e;
+    }
     this.server = server;
     return (server.address() as AddressInfo).port;
   }
@@ -113,11 +123,13 @@ export class FenceApi {
   async stop(): Promise<void> {
     const s = this.server;
     this.server = undefined;
-    if (!s) return;
-    await new Promise<void>((resolve) => {
-      s.close(() => resolve());
-      s.closeAllConnections();
-    });
+    if (s) {
+      await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeAllConnections();
+      });
+    }
+    this.nonces?.close();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -153,7 +165,7 @@ export class FenceApi {
       if (!signatureMatches(key, canonical(method, path, body, ts, nonce, keyId), sig)) {
         throw new Refused('bad-signature', 'signature does not match (wrong key, or the request was altered)');
       }
-      this.useNonce(nonce, now);
+      this.useNonce(nonce, tsn, now);
       if (method === 'GET' && path === '/v1/targets') {
         attempt.outcome = 'accepted';
         this.send(res, 200, { ok: true, targets: this.o.fencer.targets() }, attempt);
@@ -244,15 +256,24 @@ export class FenceApi {
     return true;
   }
 
-  private useNonce(nonce: string, now: number): void {
-    const exp = this.nonces.get(nonce);
-    if (exp !== undefined && exp > now) throw new Refused('replay', 'nonce already used (replayed request)');
-    if (this.nonces.size >= MAX_NONCES) {
-      for (const [k, v] of this.nonces) if (v <= now) this.nonces.delete(k);
-      if (this.nonces.size >= MAX_NONCES) throw new Refused('busy', 'nonce cache full; retry later');
+  /**
+   * The replay guard: a nonce is refused when it was ever used within its window (also before a
+   * restart), and is written to disk with fsync before the request may act. Only requests whose
+   * signature was verified get here, so forged requests cannot fill the store.
+   */
+  private useNonce(nonce: string, ts: number, now: number): void {
+    const store = this.nonces;
+    if (!store) throw new Refused('replay-guard', 'the API is not started');
+    if (store.seen(nonce)) throw new Refused('replay', 'nonce already used (replayed request)');
+    try {
+      if (store.size() >= MAX_NONCES) store.compact(now);
+      if (store.size() >= MAX_NONCES) throw new Refused('busy', 'nonce cache full; retry later');
+      store.use(nonce, ts, now);
+    } catch (e) {
+      if (e instanceof NonceStoreError)
+        throw new Refused('replay-guard', `${e.message}; refusing rather than risk a replay`);
+      throw e;
     }
-    // any request older than the skew window is refused by its timestamp, so 2× the window is enough
-    this.nonces.set(nonce, now + 2 * this.o.clockSkewMs);
   }
 }
 
