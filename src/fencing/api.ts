@@ -27,7 +27,8 @@ export type RefusalReason =
   | 'bad-request'
   | 'unknown-target'
   | 'busy'
-  | 'replay-guard';
+  | 'replay-guard'
+  | 'not-ready';
 
 export interface Attempt {
   addr: string;
@@ -53,6 +54,11 @@ export interface FenceApiOptions {
   /** Where the replay guard keeps the used nonces (fence-nonces.jsonl), durable across restarts. */
   stateDir: string;
   fencer: Fencer;
+  /**
+   * Whether the daemon admits new operations: undefined when it does, else the sentence the
+   * request is refused with (503 not-ready) before anything is read or acted on.
+   */
+  admission?: () => string | undefined;
   /** Device/box health for GET /v1/health (cheap, from memory). */
   health(): Record<string, unknown>;
   onAttempt(a: Attempt): void;
@@ -72,6 +78,7 @@ const STATUS: Record<RefusalReason, number> = {
   'unknown-target': 404,
   busy: 503,
   'replay-guard': 503,
+  'not-ready': 503,
 };
 
 const MAX_NONCES = 100_000;
@@ -143,6 +150,8 @@ export class FenceApi {
       if (!['POST /v1/fence', 'GET /v1/targets', 'GET /v1/health'].includes(route)) {
         throw new Refused('not-found', `no route ${route}`);
       }
+      const closed = this.o.admission?.();
+      if (closed) throw new Refused('not-ready', closed);
       const body = await readBody(req);
       const keyId = header(req, HEADERS.keyId);
       const ts = header(req, HEADERS.timestamp);

@@ -28,6 +28,7 @@ function context(fencing: string, demo = false) {
     stateDir: join(dir),
     changed: () => undefined,
     health: () => ({}),
+    admission: () => undefined,
     handle: (m, h) => handlers.set(m, h),
     demo,
     daemon: { status: () => ({}) as never, entities: () => [], onChange: () => () => undefined },
