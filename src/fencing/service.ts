@@ -337,6 +337,8 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
       ctx.metrics.registerMetric(inProgress);
 
       ctx.handle('fence.run', async (params) => {
+        const closed = ctx.admission();
+        if (closed) throw new Error(closed);
         const target = String(params.target ?? '');
         const action = String(params.action ?? 'reboot');
         if (!(fenceActions as readonly string[]).includes(action))
@@ -386,6 +388,7 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
           ratePerMin: c.api.rate_per_min,
           rateBurst: c.api.rate_burst,
           stateDir: ctx.stateDir,
+          admission: () => ctx.admission(),
           fencer,
           onAttempt,
           health: () => ({
