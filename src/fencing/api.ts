@@ -59,6 +59,12 @@ export interface FenceApiOptions {
    * request is refused with (503 not-ready) before anything is read or acted on.
    */
   admission?: () => string | undefined;
+  /**
+   * On stop, how long running requests may take to reach their verified result and answer their
+   * caller (default 10 s). New requests are refused (503 not-ready) meanwhile. A request still
+   * running at the bound is answered 503 with its outcome NOT verified, never left to a reset.
+   */
+  drainMs?: number;
   /** Device/box health for GET /v1/health (cheap, from memory). */
   health(): Record<string, unknown>;
   onAttempt(a: Attempt): void;
@@ -98,6 +104,9 @@ export class FenceApi {
   private nonces: NonceStore | undefined;
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly now: () => number;
+  /** Requests being handled: on stop they answer before their connection is closed. */
+  private readonly inflight = new Map<ServerResponse, { done: Promise<void>; attempt: Attempt }>();
+  private closing = false;
 
   constructor(private readonly o: FenceApiOptions) {
     this.now = o.now ?? Date.now;
@@ -107,7 +116,15 @@ export class FenceApi {
     // the replay guard is on disk before the first request can be accepted
     this.nonces = NonceStore.open(this.o.stateDir, this.o.clockSkewMs, this.now());
     const server = createServer((req, res) => {
-      void this.handle(req, res);
+      const attempt: Attempt = {
+        addr: '?',
+        method: req.method ?? '?',
+        path: req.url ?? '/',
+        outcome: 'refused',
+        status: 0,
+      };
+      const done = this.handle(req, res, attempt).finally(() => this.inflight.delete(res));
+      this.inflight.set(res, { done, attempt });
     });
     server.requestTimeout = 0; // fence requests are long: they wait for verification
     server.headersTimeout = 10_000;
@@ -127,8 +144,43 @@ export class FenceApi {
     return (server.address() as AddressInfo).port;
   }
 
+  /**
+   * Stops in this order: refuse new requests (503, still listening so callers get a sentence, not
+   * a refused connection); let every running request reach its verified result and answer, up to
+   * `drainMs`; answer any request still running with 503 "outcome not verified"; then close.
+   */
   async stop(): Promise<void> {
     const s = this.server;
+    if (s && !this.closing) {
+      this.closing = true;
+      s.closeIdleConnections();
+      const drainMs = this.o.drainMs ?? 10_000;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        (async () => {
+          while (this.inflight.size > 0) await Promise.all([...this.inflight.values()].map((f) => f.done));
+        })(),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, drainMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      for (const [res, f] of this.inflight) {
+        f.attempt.outcome = 'refused';
+        f.attempt.reason = 'not-ready';
+        const what = f.attempt.target ? `the ${f.attempt.action} of ${f.attempt.target}` : 'this request';
+        this.send(
+          res,
+          503,
+          {
+            ok: false,
+            error: 'not-ready',
+            message: `the daemon is stopping and ${what} did not finish within ${drainMs / 1000} s; its outcome is NOT verified (see fence history after the restart)`,
+          },
+          f.attempt,
+        );
+      }
+    }
     this.server = undefined;
     if (s) {
       await new Promise<void>((resolve) => {
@@ -139,18 +191,20 @@ export class FenceApi {
     this.nonces?.close();
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(req: IncomingMessage, res: ServerResponse, attempt: Attempt): Promise<void> {
     const addr = (req.socket.remoteAddress ?? '?').replace(/^::ffff:/, '');
-    const method = req.method ?? '?';
-    const path = req.url ?? '/';
-    const attempt: Attempt = { addr, method, path, outcome: 'refused', status: 0 };
+    const method = attempt.method;
+    const path = attempt.path;
+    attempt.addr = addr;
     try {
       if (!this.take(addr)) throw new Refused('rate-limited', `too many requests from ${addr}`);
       const route = `${method} ${path}`;
       if (!['POST /v1/fence', 'GET /v1/targets', 'GET /v1/health'].includes(route)) {
         throw new Refused('not-found', `no route ${route}`);
       }
-      const closed = this.o.admission?.();
+      const closed = this.closing
+        ? 'the fence API is stopping: no new operation is accepted; retry against the restarted daemon'
+        : this.o.admission?.();
       if (closed) throw new Refused('not-ready', closed);
       const body = await readBody(req);
       const keyId = header(req, HEADERS.keyId);
