@@ -389,6 +389,7 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
           rateBurst: c.api.rate_burst,
           stateDir: ctx.stateDir,
           admission: () => ctx.admission(),
+          drainMs: Math.max(0, ctx.config.daemon.shutdown_timeout_s * 1000 - 1000),
           fencer,
           onAttempt,
           health: () => ({
