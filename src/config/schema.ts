@@ -47,13 +47,15 @@ export const controlSchema = z
 
 export const eventsSchema = z
   .strictObject({
-    max_entries: z
-      .number()
-      .int()
-      .min(100)
-      .max(1_000_000)
-      .default(10_000)
-      .meta({ description: 'Events kept in memory and on disk (oldest dropped first).' }),
+    max_entries: z.number().int().min(100).max(1_000_000).default(10_000).meta({
+      description:
+        'Events kept in memory and on disk (oldest dropped first). Refusals of unauthenticated traffic take at most a quarter of them and only ever push out older refusals.',
+    }),
+    refusal_interval_s: seconds(
+      'Refusals (e.g. unsigned fence API requests) are recorded once per source and reason per interval; the rest are counted into one summary event when it ends.',
+      1,
+      3600,
+    ).default(60),
   })
   .prefault({});
 

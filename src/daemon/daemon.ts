@@ -65,7 +65,9 @@ export class Daemon implements DaemonView {
   constructor(private readonly opts: DaemonOptions) {
     const cfg = opts.loaded.config;
     mkdirSync(cfg.box.state_dir, { recursive: true, mode: 0o750 });
-    this.events = new EventLog(cfg.box.state_dir, cfg.events.max_entries);
+    this.events = new EventLog(cfg.box.state_dir, cfg.events.max_entries, {
+      refusalIntervalMs: cfg.events.refusal_interval_s * 1000,
+    });
     this.handle('status', async () => this.status());
     this.handle('events', async (p) => this.events.list(typeof p.since_ms === 'number' ? p.since_ms : undefined));
     this.handle('methods', async () => [...this.handlers.keys()].sort());
@@ -171,6 +173,7 @@ export class Daemon implements DaemonView {
       slot.service = undefined;
       slot.override = { state: 'stopped' };
     }
+    this.events.close(); // the summaries of refusals still being counted
     this.events.record('daemon', 'daemon.stop', 'Daemon stopped.');
     await this.control?.stop();
   }
