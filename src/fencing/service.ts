@@ -44,7 +44,6 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
   let monitorRunning: Promise<void> | undefined;
   let stopped = false;
   const apiCounts = { accepted: 0, refused: 0 };
-  const lastRateEvent = new Map<string, number>();
 
   const opsTotal = new Counter({
     name: 'rackwitness_fence_operations_total',
@@ -102,15 +101,13 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
       return;
     }
     ctx.log.warn({ ...fields, outcome: 'refused', reason: a.reason }, `fence API request refused: ${a.reason}`);
-    const key = `${a.addr}/${a.reason}`;
-    const now = Date.now();
-    if (a.reason === 'rate-limited' && now - (lastRateEvent.get(key) ?? 0) < 60_000) return;
-    lastRateEvent.set(key, now);
-    ctx.events.record(
+    // aggregated per source + reason: unauthenticated traffic cannot flush the fence decisions
+    ctx.events.refusal(
       NAME,
       'fence.api.refused',
+      { source: a.addr, reason: a.reason ?? 'refused' },
       `Refused a fence API request from ${a.addr} (${a.method} ${a.path}${a.target ? `, target ${a.target}` : ''}): ${a.reason}.`,
-      { addr: a.addr, reason: a.reason, key_id: a.keyId, target: a.target, action: a.action },
+      { addr: a.addr, key_id: a.keyId, target: a.target, action: a.action },
     );
   };
 
