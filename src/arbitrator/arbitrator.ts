@@ -6,6 +6,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
+import { heartbeat } from '../watchdog/heartbeat.js';
 import type { BoothConf, BoothMember, BoothTicket } from './boothconf.js';
 import { type GuardPolicy, guardVote, type LastKnownLsn } from './guard.js';
 import {
@@ -212,6 +213,7 @@ export class Arbitrator {
     const granularity = Math.max(10, Math.min(100, ...conf.tickets.map((t) => t.timeoutMs / 10)));
     this.timer = setInterval(() => this.onTimer(), granularity);
     this.timer.unref?.();
+    heartbeat('arbitrator'); // the loop is armed: a watchdog gated on it may feed from the first tick
     this.o.event(
       'arbitrator.start',
       `booth arbitrator listening on ${host}:${conf.port} as site id 0x${hex(self.id)}`,
@@ -471,7 +473,13 @@ export class Arbitrator {
       this.o.onChange?.();
   }
 
+  /** One turn of the ticket timer loop; the watchdog's "arbitrator" heartbeat says it completed. */
   private onTimer(): void {
+    this.onTimerTurn();
+    heartbeat('arbitrator');
+  }
+
+  private onTimerTurn(): void {
     const now = mono();
     for (const t of this.tickets.values()) {
       const dl = nextDeadline(t.view, t.conf);
