@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Entity, Health, Service, ServiceContext, ServiceFactory } from '../daemon/service.js';
+import { heartbeat } from '../watchdog/heartbeat.js';
 import { type Attempt, FenceApi } from './api.js';
 import type { FencingConfig } from './config.js';
 import { type FenceAction, fenceActions } from './core.js';
@@ -162,6 +163,7 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
     }
     refreshHealth();
     ctx.changed();
+    heartbeat('fencing.monitor'); // the watchdog may gate on this loop (src/watchdog/heartbeat.ts)
   };
 
   const refreshHealth = () => {
