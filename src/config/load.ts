@@ -84,6 +84,7 @@ export function checkSecretFile(file: string): string | undefined {
     return `secret file ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
   }
   if (!st.isFile()) return `secret file ${file} is not a regular file`;
+  if (st.size === 0) return `secret file ${file} is empty`;
   if ((st.mode & 0o077) !== 0) {
     return `secret file ${file} has mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}; it must not be group/other-accessible (chmod 600)`;
   }

@@ -149,7 +149,7 @@ export const watchdogRules: ConfigRule[] = [
     describe: 'The feed period is at most a third of the hardware timeout, so two missed ticks never reset the box.',
     check: (c) => {
       const x = w(c);
-      if (!x || x.mode === 'off') return undefined;
+      if (!x) return undefined; // every mode: a mode is switched on later (or by env) without another check
       return x.feed_period_s * 3 > x.timeout_s
         ? `feed_period_s ${x.feed_period_s} must be at most timeout_s/3 (${(x.timeout_s / 3).toFixed(2)})`
         : undefined;
@@ -161,7 +161,7 @@ export const watchdogRules: ConfigRule[] = [
     describe: 'The configured hardware timeout does not exceed the safety bound (bcm2835-wdt cannot count past 15 s).',
     check: (c) => {
       const x = w(c);
-      if (!x || x.mode === 'off') return undefined;
+      if (!x) return undefined; // every mode: a mode is switched on later (or by env) without another check
       return x.timeout_s > x.safety_bound_s
         ? `timeout_s ${x.timeout_s} exceeds safety_bound_s ${x.safety_bound_s}`
         : undefined;
@@ -173,7 +173,7 @@ export const watchdogRules: ConfigRule[] = [
     describe: 'A tolerated event-loop lag plus one period stays below the hardware timeout.',
     check: (c) => {
       const x = w(c);
-      if (!x || x.mode === 'off') return undefined;
+      if (!x) return undefined; // every mode: a mode is switched on later (or by env) without another check
       return x.gate.max_loop_lag_ms / 1000 + x.feed_period_s >= x.timeout_s
         ? `max_loop_lag_ms ${x.gate.max_loop_lag_ms} plus feed_period_s ${x.feed_period_s} reaches timeout_s ${x.timeout_s}`
         : undefined;
@@ -185,7 +185,7 @@ export const watchdogRules: ConfigRule[] = [
     describe: 'A decision-loop heartbeat may not be older than the hardware timeout allows.',
     check: (c) => {
       const x = w(c);
-      if (!x || x.mode === 'off') return undefined;
+      if (!x) return undefined; // every mode: a mode is switched on later (or by env) without another check
       const bad = x.gate.heartbeats.find((h) => h.max_age_s >= x.timeout_s);
       return bad
         ? `heartbeat "${bad.name}" max_age_s ${bad.max_age_s} must be below timeout_s ${x.timeout_s}`

@@ -85,8 +85,12 @@ describe('watchdog config', () => {
     expect(withFencing([{ name: 'election', max_age_s: 2 }])[0]).toMatch(/"election" is sent by no loop/);
   });
 
-  it('mode off is not held to the timing rules', () => {
-    expect(problems({ mode: 'off', timeout_s: 30, feed_period_s: 20 })).toEqual([]);
+  it('mode off is held to the timing rules too (config check agrees with run whatever the mode)', () => {
+    expect(problems({ mode: 'off', timeout_s: 30, feed_period_s: 20 })).toEqual([
+      'watchdog.feed_period_s: feed_period_s 20 must be at most timeout_s/3 (10.00)',
+      'watchdog.timeout_s: timeout_s 30 exceeds safety_bound_s 15',
+    ]);
+    expect(problems({ mode: 'off' })).toEqual([]);
   });
 
   it('is wired into the daemon schema and rule list', () => {
