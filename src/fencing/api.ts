@@ -39,8 +39,8 @@ export interface Attempt {
   keyId?: string;
   target?: string;
   action?: string;
-  /** HTTP status sent. */
-  status: number;
+  /** HTTP status sent; undefined for a fence accepted and still running (answered after verification). */
+  status: number | undefined;
 }
 
 export interface FenceApiOptions {
@@ -121,7 +121,7 @@ export class FenceApi {
         method: req.method ?? '?',
         path: req.url ?? '/',
         outcome: 'refused',
-        status: 0,
+        status: undefined,
       };
       const done = this.handle(req, res, attempt).finally(() => this.inflight.delete(res));
       this.inflight.set(res, { done, attempt });
@@ -245,6 +245,9 @@ export class FenceApi {
       } catch {
         throw new Refused('bad-request', 'body is not JSON');
       }
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        throw new Refused('bad-request', 'body must be a JSON object {"target": "...", "action": "..."}');
+      }
       const p = parsed as { target?: unknown; action?: unknown };
       if (typeof p.target !== 'string' || typeof p.action !== 'string') {
         throw new Refused('bad-request', 'body must be {"target": "...", "action": "..."}');
@@ -257,7 +260,8 @@ export class FenceApi {
       if (!this.o.fencer.targets().includes(p.target))
         throw new Refused('unknown-target', `"${attempt.target}" is not a configured fencing target`);
       attempt.outcome = 'accepted';
-      this.o.onAttempt({ ...attempt, status: 0 });
+      // accepted and about to run: no HTTP status exists yet (the answer follows the verified result)
+      this.o.onAttempt({ ...attempt, status: undefined });
       let result: unknown;
       try {
         result = await this.o.fencer.run({

@@ -154,6 +154,25 @@ describe('fence agent API authentication', () => {
     });
   });
 
+  it('answers a signed non-object body (null, [], "x", 42) with 400 bad-request, never 500', async () => {
+    for (const text of ['null', '[]', '"x"', '42']) {
+      const headers = signedHeaders(KEY, 'cluster', 'POST', '/v1/fence', text, now);
+      const r = await send(port, 'POST', '/v1/fence', text, headers);
+      expect([text, r.status, r.body.error]).toEqual([text, 400, 'bad-request']);
+      expect(String(r.body.message)).toMatch(/JSON object/);
+    }
+  });
+
+  it('reports an accepted fence without an HTTP status until it is answered (never "status": 0)', async () => {
+    const req = fence({ target: 'node-b', action: 'status' });
+    const r = await send(port, 'POST', '/v1/fence', req.text, req.headers);
+    expect(r.status).toBe(200);
+    const accepted = attempts.filter((a) => a.outcome === 'accepted').at(-1) as Attempt;
+    expect(accepted).toMatchObject({ target: 'node-b', action: 'status' });
+    expect(accepted.status).toBeUndefined();
+    expect(attempts.some((a) => a.status === 0)).toBe(false);
+  });
+
   it('refuses a fence request from a node that was just fenced (fence race guard)', async () => {
     // 127.0.0.1 is node-b's address; node-b was not fenced, node-a was: fence node-b from node-a's address is not testable
     // over loopback, so fence node-b first, then node-b (127.0.0.1) asks to fence node-a
