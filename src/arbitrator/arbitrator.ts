@@ -66,7 +66,7 @@ export interface ArbitratorOptions {
   guard?: GuardOptions;
   /** Called after any change of ticket or peer state worth publishing. */
   onChange?: () => void;
-  /** TCP client read timeout (boothd has none). */
+  /** Idle and total bound on one TCP client connection (default 5 s; boothd has none). */
   clientTimeoutMs?: number;
 }
 
@@ -509,9 +509,19 @@ export class Arbitrator {
     this.clients.add(s);
     let buf = Buffer.alloc(0);
     let done = false;
-    s.setTimeout(this.o.clientTimeoutMs ?? 5000, () => s.destroy());
+    const limitMs = this.o.clientTimeoutMs ?? 5000;
+    // idle bound, and a total bound: a byte every few seconds must not hold a client slot forever
+    s.setTimeout(limitMs, () => s.destroy());
+    const total = setTimeout(() => {
+      if (!done) this.reject(s, `client did not send a complete request within ${limitMs / 1000} s`);
+      else s.destroy();
+    }, limitMs);
+    total.unref?.();
     s.on('error', () => s.destroy());
-    s.on('close', () => this.clients.delete(s));
+    s.on('close', () => {
+      clearTimeout(total);
+      this.clients.delete(s);
+    });
     s.on('data', (chunk) => {
       if (done) return;
       buf = Buffer.concat([buf, chunk]);
