@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { alternatives, configJsonSchema, type JsonSchema, objectLeaves } from './json-schema.js';
 import { type ConfigProblem, runRules } from './rules.js';
-import { type Config, configRules, configSchema } from './schema.js';
+import { type Config, configRules, configSchema, disableableSections } from './schema.js';
 
 export const ENV_PREFIX = 'RACKWITNESS_';
 /** Env variables that are not config keys. */
@@ -49,6 +49,23 @@ export function loadConfigText(text: string, source: string, opts: LoadOptions =
     throw new ConfigError(source, [{ path: '(root)', message: 'the config must be a YAML mapping of sections' }]);
   }
   const fromEnv = applyEnvOverrides(raw as Record<string, unknown>, opts.env ?? process.env, problems);
+  if (problems.length) throw new ConfigError(source, problems);
+
+  const rawSections = raw as Record<string, unknown>;
+  for (const [name, schema] of Object.entries(disableableSections)) {
+    const sec = rawSections[name];
+    if (!sec || typeof sec !== 'object' || Array.isArray(sec) || (sec as { enabled?: unknown }).enabled !== false)
+      continue;
+    const loose = schema.partial().safeParse(sec);
+    if (!loose.success) {
+      problems.push(
+        ...zodProblems(loose.error, fromEnv).map((p) => ({
+          ...p,
+          path: p.path === '(root)' ? name : `${name}.${p.path}`,
+        })),
+      );
+    } else delete rawSections[name];
+  }
   if (problems.length) throw new ConfigError(source, problems);
 
   const parsed = configSchema.safeParse(raw);

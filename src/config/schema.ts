@@ -82,6 +82,17 @@ export const configSchema = z
   .meta({ title: 'rackwitness configuration', description: 'Configuration of the rackwitness daemon.' });
 
 export type Config = z.infer<typeof configSchema>;
+
+/**
+ * Service sections with keys that are required when the service runs. A section with
+ * `enabled: false` is checked only for unknown keys and for the values it does give (all keys
+ * optional), then treated as absent: disabling a service never asks for what it would need.
+ */
+export const disableableSections = {
+  arbitrator: arbitratorConfigSchema,
+  pgsql: pgsqlConfigSchema,
+  fencing: fencingConfigSchema,
+} as const;
 export type ConfigInput = z.input<typeof configSchema>;
 
 export const configRules: readonly ConfigRule[] = [
