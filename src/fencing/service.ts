@@ -9,6 +9,7 @@ import type { Entity, Health, Service, ServiceContext, ServiceFactory } from '..
 import { heartbeat } from '../watchdog/heartbeat.js';
 import { type Attempt, FenceApi } from './api.js';
 import type { FencingConfig } from './config.js';
+import { controlRequester, historyLimit } from './control-params.js';
 import { type FenceAction, fenceActions } from './core.js';
 import type { PowerDriver, PowerState } from './driver.js';
 import { createDriver, deviceName, isSimulated } from './drivers.js';
@@ -346,7 +347,7 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
           return await (fencer as Fencer).run({
             target,
             action: action as FenceAction,
-            requester: { via: 'cli', ...(typeof params.user === 'string' ? { who: params.user } : {}) },
+            requester: controlRequester(params),
           });
         } catch (e) {
           if (e instanceof UnknownTargetError)
@@ -355,7 +356,7 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
         }
       });
       ctx.handle('fence.history', async (params) => {
-        const limit = typeof params.limit === 'number' ? Math.max(1, Math.min(100_000, params.limit)) : 50;
+        const limit = historyLimit(params);
         const target = typeof params.target === 'string' ? params.target : undefined;
         return { entries: (journal as FenceJournal).history(limit, target) };
       });
