@@ -6,6 +6,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
+import { heartbeat } from '../watchdog/heartbeat.js';
 import type { BoothConf, BoothMember, BoothTicket } from './boothconf.js';
 import { type GuardPolicy, guardVote, type LastKnownLsn } from './guard.js';
 import {
@@ -65,7 +66,7 @@ export interface ArbitratorOptions {
   guard?: GuardOptions;
   /** Called after any change of ticket or peer state worth publishing. */
   onChange?: () => void;
-  /** TCP client read timeout (boothd has none). */
+  /** Idle and total bound on one TCP client connection (default 5 s; boothd has none). */
   clientTimeoutMs?: number;
 }
 
@@ -212,6 +213,7 @@ export class Arbitrator {
     const granularity = Math.max(10, Math.min(100, ...conf.tickets.map((t) => t.timeoutMs / 10)));
     this.timer = setInterval(() => this.onTimer(), granularity);
     this.timer.unref?.();
+    heartbeat('arbitrator'); // the loop is armed: a watchdog gated on it may feed from the first tick
     this.o.event(
       'arbitrator.start',
       `booth arbitrator listening on ${host}:${conf.port} as site id 0x${hex(self.id)}`,
@@ -471,7 +473,13 @@ export class Arbitrator {
       this.o.onChange?.();
   }
 
+  /** One turn of the ticket timer loop; the watchdog's "arbitrator" heartbeat says it completed. */
   private onTimer(): void {
+    this.onTimerTurn();
+    heartbeat('arbitrator');
+  }
+
+  private onTimerTurn(): void {
     const now = mono();
     for (const t of this.tickets.values()) {
       const dl = nextDeadline(t.view, t.conf);
@@ -501,9 +509,19 @@ export class Arbitrator {
     this.clients.add(s);
     let buf = Buffer.alloc(0);
     let done = false;
-    s.setTimeout(this.o.clientTimeoutMs ?? 5000, () => s.destroy());
+    const limitMs = this.o.clientTimeoutMs ?? 5000;
+    // idle bound, and a total bound: a byte every few seconds must not hold a client slot forever
+    s.setTimeout(limitMs, () => s.destroy());
+    const total = setTimeout(() => {
+      if (!done) this.reject(s, `client did not send a complete request within ${limitMs / 1000} s`);
+      else s.destroy();
+    }, limitMs);
+    total.unref?.();
     s.on('error', () => s.destroy());
-    s.on('close', () => this.clients.delete(s));
+    s.on('close', () => {
+      clearTimeout(total);
+      this.clients.delete(s);
+    });
     s.on('data', (chunk) => {
       if (done) return;
       buf = Buffer.concat([buf, chunk]);

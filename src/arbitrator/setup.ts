@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { Arbitrator, type ArbLogger, type EventSink, type GuardOptions } from './arbitrator.js';
 import { readAuthKey } from './authkey.js';
-import { parseBoothConf } from './boothconf.js';
+import { type BoothConf, type BoothMember, parseBoothConf } from './boothconf.js';
 import { findSelf, localAddresses, resolveMembers } from './identity.js';
 
 export interface SetupOptions {
@@ -20,7 +20,25 @@ export interface SetupOptions {
   onChange?: () => void;
 }
 
+/** What setupArbitrator reads and checks before building the arbitrator (also `config check`). */
+export interface ArbitratorFiles {
+  conf: BoothConf;
+  self: BoothMember;
+  key: Buffer | undefined;
+}
+
 export async function setupArbitrator(o: SetupOptions): Promise<Arbitrator> {
+  const { conf, self, key } = await readArbitratorFiles(o);
+  return new Arbitrator({ conf, self, key, log: o.log, event: o.event, guard: o.guard, onChange: o.onChange });
+}
+
+/**
+ * Reads booth.conf, finds this box's member, reads the authfile with boothd's rules and checks
+ * the guard's tickets; throws an Error naming the file. Binds nothing.
+ */
+export async function readArbitratorFiles(
+  o: Pick<SetupOptions, 'boothConfig' | 'authfile' | 'address'> & { guard?: { tickets: ReadonlySet<string> } },
+): Promise<ArbitratorFiles> {
   let text: string;
   try {
     text = readFileSync(o.boothConfig, 'utf8');
@@ -43,5 +61,5 @@ export async function setupArbitrator(o: SetupOptions): Promise<Arbitrator> {
       if (!conf.tickets.some((c) => c.name === t))
         throw new Error(`arbitrator.pg_guard.tickets: ticket "${t}" is not in ${o.boothConfig}`);
   }
-  return new Arbitrator({ conf, self, key, log: o.log, event: o.event, guard: o.guard, onChange: o.onChange });
+  return { conf, self, key };
 }

@@ -108,6 +108,9 @@ export function registerCoreCli(program: Command): void {
     .action(async (opts: ConfigOpts) => {
       try {
         const loaded = await loadFor(opts);
+        // the checks `run` makes before it starts anything (src/config/preflight.ts)
+        const { preflight } = await import('../config/preflight.js');
+        await preflight(loaded);
         process.stdout.write(`${summaryLine(loaded.source, loaded.config as unknown as Record<string, unknown>)}\n`);
       } catch (e) {
         if (!reportConfigError(e)) throw e;

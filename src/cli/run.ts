@@ -20,6 +20,9 @@ export async function runDaemon(opts: ConfigOpts): Promise<number> {
     } else {
       loaded = await loadFor(opts);
     }
+    // the same checks `config check` makes: files the config names, listeners, the demo switch
+    const { preflight } = await import('../config/preflight.js');
+    await preflight(loaded, { demo: opts.demo === true });
   } catch (e) {
     if (reportConfigError(e)) return 1;
     if (e instanceof ConfigError) return 1;

@@ -113,6 +113,20 @@ export function configDocs(): string {
   lines.push('## Cross-field rules', '', 'Checked after the schema; a failing rule names the key to change.', '');
   lines.push('| key | rule |', '|---|---|');
   for (const r of configRules) lines.push(`| \`${r.path}\` | ${r.describe} |`);
-  lines.push('');
+  lines.push(
+    '',
+    '## Preflight',
+    '',
+    '`rackwitness run` and `rackwitness config check` then make the same checks of what the config names',
+    '(`src/config/preflight.ts`), so `check` finds every refusal of `run` that a config can cause:',
+    '',
+    '* every secret file exists, is a regular non-empty file and is not group/other-accessible;',
+    '* each fence API key file holds at least 32 characters;',
+    '* booth.conf parses, names this box, and its authfile (from the YAML or booth.conf) follows boothd’s rules (mode, length);',
+    '* no `sim` device without `fencing.allow_simulated` (outside `run --demo`);',
+    '* no two listeners share a port on overlapping addresses: status HTTP, the embedded MQTT broker, the fence API, and booth (its port is in booth.conf);',
+    '* the watchdog timing rules hold in every mode, `off` included.',
+    '',
+  );
   return lines.join('\n');
 }

@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { alternatives, configJsonSchema, type JsonSchema, objectLeaves } from './json-schema.js';
 import { type ConfigProblem, runRules } from './rules.js';
-import { type Config, configRules, configSchema } from './schema.js';
+import { type Config, configRules, configSchema, disableableSections } from './schema.js';
 
 export const ENV_PREFIX = 'RACKWITNESS_';
 /** Env variables that are not config keys. */
@@ -51,6 +51,23 @@ export function loadConfigText(text: string, source: string, opts: LoadOptions =
   const fromEnv = applyEnvOverrides(raw as Record<string, unknown>, opts.env ?? process.env, problems);
   if (problems.length) throw new ConfigError(source, problems);
 
+  const rawSections = raw as Record<string, unknown>;
+  for (const [name, schema] of Object.entries(disableableSections)) {
+    const sec = rawSections[name];
+    if (!sec || typeof sec !== 'object' || Array.isArray(sec) || (sec as { enabled?: unknown }).enabled !== false)
+      continue;
+    const loose = schema.partial().safeParse(sec);
+    if (!loose.success) {
+      problems.push(
+        ...zodProblems(loose.error, fromEnv).map((p) => ({
+          ...p,
+          path: p.path === '(root)' ? name : `${name}.${p.path}`,
+        })),
+      );
+    } else delete rawSections[name];
+  }
+  if (problems.length) throw new ConfigError(source, problems);
+
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     throw new ConfigError(source, zodProblems(parsed.error, fromEnv));
@@ -84,6 +101,7 @@ export function checkSecretFile(file: string): string | undefined {
     return `secret file ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
   }
   if (!st.isFile()) return `secret file ${file} is not a regular file`;
+  if (st.size === 0) return `secret file ${file} is empty`;
   if ((st.mode & 0o077) !== 0) {
     return `secret file ${file} has mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}; it must not be group/other-accessible (chmod 600)`;
   }

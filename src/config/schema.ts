@@ -47,13 +47,15 @@ export const controlSchema = z
 
 export const eventsSchema = z
   .strictObject({
-    max_entries: z
-      .number()
-      .int()
-      .min(100)
-      .max(1_000_000)
-      .default(10_000)
-      .meta({ description: 'Events kept in memory and on disk (oldest dropped first).' }),
+    max_entries: z.number().int().min(100).max(1_000_000).default(10_000).meta({
+      description:
+        'Events kept in memory and on disk (oldest dropped first). Refusals of unauthenticated traffic take at most a quarter of them and only ever push out older refusals.',
+    }),
+    refusal_interval_s: seconds(
+      'Refusals (e.g. unsigned fence API requests) are recorded once per source and reason per interval; the rest are counted into one summary event when it ends.',
+      1,
+      3600,
+    ).default(60),
   })
   .prefault({});
 
@@ -80,6 +82,17 @@ export const configSchema = z
   .meta({ title: 'rackwitness configuration', description: 'Configuration of the rackwitness daemon.' });
 
 export type Config = z.infer<typeof configSchema>;
+
+/**
+ * Service sections with keys that are required when the service runs. A section with
+ * `enabled: false` is checked only for unknown keys and for the values it does give (all keys
+ * optional), then treated as absent: disabling a service never asks for what it would need.
+ */
+export const disableableSections = {
+  arbitrator: arbitratorConfigSchema,
+  pgsql: pgsqlConfigSchema,
+  fencing: fencingConfigSchema,
+} as const;
 export type ConfigInput = z.input<typeof configSchema>;
 
 export const configRules: readonly ConfigRule[] = [

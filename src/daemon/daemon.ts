@@ -59,11 +59,15 @@ export class Daemon implements DaemonView {
   private control: ControlServer | undefined;
   private readonly startedAt = new Date();
   private stopping: Promise<void> | undefined;
+  /** starting → ready (every service started) → stopping. Only "ready" admits new operations. */
+  private phase: 'starting' | 'ready' | 'stopping' = 'starting';
 
   constructor(private readonly opts: DaemonOptions) {
     const cfg = opts.loaded.config;
     mkdirSync(cfg.box.state_dir, { recursive: true, mode: 0o750 });
-    this.events = new EventLog(cfg.box.state_dir, cfg.events.max_entries);
+    this.events = new EventLog(cfg.box.state_dir, cfg.events.max_entries, {
+      refusalIntervalMs: cfg.events.refusal_interval_s * 1000,
+    });
     this.handle('status', async () => this.status());
     this.handle('events', async (p) => this.events.list(typeof p.since_ms === 'number' ? p.since_ms : undefined));
     this.handle('methods', async () => [...this.handlers.keys()].sort());
@@ -128,11 +132,21 @@ export class Daemon implements DaemonView {
         throw new StartError(name, e);
       }
     }
+    if (this.phase === 'starting') this.phase = 'ready';
     this.events.record('daemon', 'daemon.ready', `Daemon ready: ${this.status().overall}.`);
+  }
+
+  /** undefined when new operations are admitted, else the sentence to refuse them with. */
+  admission(): string | undefined {
+    if (this.phase === 'ready') return undefined;
+    if (this.phase === 'starting')
+      return 'the daemon is starting: no operation is accepted until every service has started; retry in a few seconds';
+    return 'the daemon is stopping: no new operation is accepted; retry against the restarted daemon';
   }
 
   /** Stops services in reverse order, each bounded by what is left of shutdown_timeout_s. */
   stop(): Promise<void> {
+    this.phase = 'stopping';
     this.stopping ??= this.doStop();
     return this.stopping;
   }
@@ -159,6 +173,7 @@ export class Daemon implements DaemonView {
       slot.service = undefined;
       slot.override = { state: 'stopped' };
     }
+    this.events.close(); // the summaries of refusals still being counted
     this.events.record('daemon', 'daemon.stop', 'Daemon stopped.');
     await this.control?.stop();
   }
@@ -235,6 +250,7 @@ export class Daemon implements DaemonView {
       changed: () => this.emitChange(name),
       health: () => Object.fromEntries(this.status().services.map((s) => [s.name, s.health])),
       handle: (method, handler) => this.handle(method, handler),
+      admission: () => this.admission(),
     };
   }
 }

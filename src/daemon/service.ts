@@ -44,6 +44,12 @@ export interface ServiceContext {
   changed(): void;
   /** Health of every other service (the watchdog gates its feed on these). */
   health(): Record<string, Health>;
+  /**
+   * Whether the daemon takes new operations that act on the rack (fences): undefined when it
+   * does, else one sentence why not (still starting, or stopping). Services with outside-facing
+   * actions refuse them with this sentence; nothing may act before every service has started.
+   */
+  admission(): string | undefined;
   /** Register a control API method, e.g. "fence.run". */
   handle(method: string, handler: ControlHandler): void;
   /** True when the daemon runs the demo (simulated devices). */

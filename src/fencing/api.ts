@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { type FenceAction, fenceActions } from './core.js';
 import { type Fencer, UnknownTargetError } from './fencer.js';
+import { NonceStore, NonceStoreError } from './nonce-store.js';
 import { canonical, HEADERS, NONCE_RE, signatureMatches } from './protocol.js';
 
 export const MAX_BODY_BYTES = 4096;
@@ -25,7 +26,9 @@ export type RefusalReason =
   | 'replay'
   | 'bad-request'
   | 'unknown-target'
-  | 'busy';
+  | 'busy'
+  | 'replay-guard'
+  | 'not-ready';
 
 export interface Attempt {
   addr: string;
@@ -36,8 +39,8 @@ export interface Attempt {
   keyId?: string;
   target?: string;
   action?: string;
-  /** HTTP status sent. */
-  status: number;
+  /** HTTP status sent; undefined for a fence accepted and still running (answered after verification). */
+  status: number | undefined;
 }
 
 export interface FenceApiOptions {
@@ -48,7 +51,20 @@ export interface FenceApiOptions {
   clockSkewMs: number;
   ratePerMin: number;
   rateBurst: number;
+  /** Where the replay guard keeps the used nonces (fence-nonces.jsonl), durable across restarts. */
+  stateDir: string;
   fencer: Fencer;
+  /**
+   * Whether the daemon admits new operations: undefined when it does, else the sentence the
+   * request is refused with (503 not-ready) before anything is read or acted on.
+   */
+  admission?: () => string | undefined;
+  /**
+   * On stop, how long running requests may take to reach their verified result and answer their
+   * caller (default 10 s). New requests are refused (503 not-ready) meanwhile. A request still
+   * running at the bound is answered 503 with its outcome NOT verified, never left to a reset.
+   */
+  drainMs?: number;
   /** Device/box health for GET /v1/health (cheap, from memory). */
   health(): Record<string, unknown>;
   onAttempt(a: Attempt): void;
@@ -67,6 +83,8 @@ const STATUS: Record<RefusalReason, number> = {
   'bad-request': 400,
   'unknown-target': 404,
   busy: 503,
+  'replay-guard': 503,
+  'not-ready': 503,
 };
 
 const MAX_NONCES = 100_000;
@@ -83,52 +101,111 @@ class Refused extends Error {
 
 export class FenceApi {
   private server: Server | undefined;
-  private readonly nonces = new Map<string, number>();
+  private nonces: NonceStore | undefined;
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly now: () => number;
+  /** Requests being handled: on stop they answer before their connection is closed. */
+  private readonly inflight = new Map<ServerResponse, { done: Promise<void>; attempt: Attempt }>();
+  private closing = false;
 
   constructor(private readonly o: FenceApiOptions) {
     this.now = o.now ?? Date.now;
   }
 
   async start(): Promise<number> {
+    // the replay guard is on disk before the first request can be accepted
+    this.nonces = NonceStore.open(this.o.stateDir, this.o.clockSkewMs, this.now());
     const server = createServer((req, res) => {
-      void this.handle(req, res);
+      const attempt: Attempt = {
+        addr: '?',
+        method: req.method ?? '?',
+        path: req.url ?? '/',
+        outcome: 'refused',
+        status: undefined,
+      };
+      const done = this.handle(req, res, attempt).finally(() => this.inflight.delete(res));
+      this.inflight.set(res, { done, attempt });
     });
     server.requestTimeout = 0; // fence requests are long: they wait for verification
     server.headersTimeout = 10_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.o.port, this.o.host, () => {
-        server.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.o.port, this.o.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (e) {
+      this.nonces.close();
+      throw e;
+    }
     this.server = server;
     return (server.address() as AddressInfo).port;
   }
 
+  /**
+   * Stops in this order: refuse new requests (503, still listening so callers get a sentence, not
+   * a refused connection); let every running request reach its verified result and answer, up to
+   * `drainMs`; answer any request still running with 503 "outcome not verified"; then close.
+   */
   async stop(): Promise<void> {
     const s = this.server;
+    if (s && !this.closing) {
+      this.closing = true;
+      s.closeIdleConnections();
+      const drainMs = this.o.drainMs ?? 10_000;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        (async () => {
+          while (this.inflight.size > 0) await Promise.all([...this.inflight.values()].map((f) => f.done));
+        })(),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, drainMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      for (const [res, f] of this.inflight) {
+        f.attempt.outcome = 'refused';
+        f.attempt.reason = 'not-ready';
+        const what = f.attempt.target ? `the ${f.attempt.action} of ${f.attempt.target}` : 'this request';
+        this.send(
+          res,
+          503,
+          {
+            ok: false,
+            error: 'not-ready',
+            message: `the daemon is stopping and ${what} did not finish within ${drainMs / 1000} s; its outcome is NOT verified (see fence history after the restart)`,
+          },
+          f.attempt,
+        );
+      }
+    }
     this.server = undefined;
-    if (!s) return;
-    await new Promise<void>((resolve) => {
-      s.close(() => resolve());
-      s.closeAllConnections();
-    });
+    if (s) {
+      await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeAllConnections();
+      });
+    }
+    this.nonces?.close();
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(req: IncomingMessage, res: ServerResponse, attempt: Attempt): Promise<void> {
     const addr = (req.socket.remoteAddress ?? '?').replace(/^::ffff:/, '');
-    const method = req.method ?? '?';
-    const path = req.url ?? '/';
-    const attempt: Attempt = { addr, method, path, outcome: 'refused', status: 0 };
+    const method = attempt.method;
+    const path = attempt.path;
+    attempt.addr = addr;
     try {
       if (!this.take(addr)) throw new Refused('rate-limited', `too many requests from ${addr}`);
       const route = `${method} ${path}`;
       if (!['POST /v1/fence', 'GET /v1/targets', 'GET /v1/health'].includes(route)) {
         throw new Refused('not-found', `no route ${route}`);
       }
+      const closed = this.closing
+        ? 'the fence API is stopping: no new operation is accepted; retry against the restarted daemon'
+        : this.o.admission?.();
+      if (closed) throw new Refused('not-ready', closed);
       const body = await readBody(req);
       const keyId = header(req, HEADERS.keyId);
       const ts = header(req, HEADERS.timestamp);
@@ -151,7 +228,7 @@ export class FenceApi {
       if (!signatureMatches(key, canonical(method, path, body, ts, nonce, keyId), sig)) {
         throw new Refused('bad-signature', 'signature does not match (wrong key, or the request was altered)');
       }
-      this.useNonce(nonce, now);
+      this.useNonce(nonce, tsn, now);
       if (method === 'GET' && path === '/v1/targets') {
         attempt.outcome = 'accepted';
         this.send(res, 200, { ok: true, targets: this.o.fencer.targets() }, attempt);
@@ -168,6 +245,9 @@ export class FenceApi {
       } catch {
         throw new Refused('bad-request', 'body is not JSON');
       }
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        throw new Refused('bad-request', 'body must be a JSON object {"target": "...", "action": "..."}');
+      }
       const p = parsed as { target?: unknown; action?: unknown };
       if (typeof p.target !== 'string' || typeof p.action !== 'string') {
         throw new Refused('bad-request', 'body must be {"target": "...", "action": "..."}');
@@ -180,7 +260,8 @@ export class FenceApi {
       if (!this.o.fencer.targets().includes(p.target))
         throw new Refused('unknown-target', `"${attempt.target}" is not a configured fencing target`);
       attempt.outcome = 'accepted';
-      this.o.onAttempt({ ...attempt, status: 0 });
+      // accepted and about to run: no HTTP status exists yet (the answer follows the verified result)
+      this.o.onAttempt({ ...attempt, status: undefined });
       let result: unknown;
       try {
         result = await this.o.fencer.run({
@@ -242,15 +323,24 @@ export class FenceApi {
     return true;
   }
 
-  private useNonce(nonce: string, now: number): void {
-    const exp = this.nonces.get(nonce);
-    if (exp !== undefined && exp > now) throw new Refused('replay', 'nonce already used (replayed request)');
-    if (this.nonces.size >= MAX_NONCES) {
-      for (const [k, v] of this.nonces) if (v <= now) this.nonces.delete(k);
-      if (this.nonces.size >= MAX_NONCES) throw new Refused('busy', 'nonce cache full; retry later');
+  /**
+   * The replay guard: a nonce is refused when it was ever used within its window (also before a
+   * restart), and is written to disk with fsync before the request may act. Only requests whose
+   * signature was verified get here, so forged requests cannot fill the store.
+   */
+  private useNonce(nonce: string, ts: number, now: number): void {
+    const store = this.nonces;
+    if (!store) throw new Refused('replay-guard', 'the API is not started');
+    if (store.seen(nonce)) throw new Refused('replay', 'nonce already used (replayed request)');
+    try {
+      if (store.size() >= MAX_NONCES) store.compact(now);
+      if (store.size() >= MAX_NONCES) throw new Refused('busy', 'nonce cache full; retry later');
+      store.use(nonce, ts, now);
+    } catch (e) {
+      if (e instanceof NonceStoreError)
+        throw new Refused('replay-guard', `${e.message}; refusing rather than risk a replay`);
+      throw e;
     }
-    // any request older than the skew window is refused by its timestamp, so 2× the window is enough
-    this.nonces.set(nonce, now + 2 * this.o.clockSkewMs);
   }
 }
 

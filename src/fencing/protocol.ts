@@ -5,7 +5,8 @@
  *
  *   RW1\n<METHOD>\n<path>\n<sha256 hex of the body>\n<timestamp ms>\n<nonce>\n<key id>
  *
- * The box accepts it once (nonce cache) and only within the clock-skew window.
+ * The box accepts it once (nonces are kept on disk, fsynced before acting: nonce-store.ts), and
+ * only within the clock-skew window.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';

@@ -6,8 +6,10 @@
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Entity, Health, Service, ServiceContext, ServiceFactory } from '../daemon/service.js';
+import { heartbeat } from '../watchdog/heartbeat.js';
 import { type Attempt, FenceApi } from './api.js';
 import type { FencingConfig } from './config.js';
+import { controlRequester, historyLimit } from './control-params.js';
 import { type FenceAction, fenceActions } from './core.js';
 import type { PowerDriver, PowerState } from './driver.js';
 import { createDriver, deviceName, isSimulated } from './drivers.js';
@@ -53,7 +55,6 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
   let monitorRunning: Promise<void> | undefined;
   let stopped = false;
   const apiCounts = { accepted: 0, refused: 0 };
-  const lastRateEvent = new Map<string, number>();
 
   const opsTotal = new Counter({
     name: 'rackwitness_fence_operations_total',
@@ -111,15 +112,13 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
       return;
     }
     ctx.log.warn({ ...fields, outcome: 'refused', reason: a.reason }, `fence API request refused: ${a.reason}`);
-    const key = `${a.addr}/${a.reason}`;
-    const now = Date.now();
-    if (a.reason === 'rate-limited' && now - (lastRateEvent.get(key) ?? 0) < 60_000) return;
-    lastRateEvent.set(key, now);
-    ctx.events.record(
+    // aggregated per source + reason: unauthenticated traffic cannot flush the fence decisions
+    ctx.events.refusal(
       NAME,
       'fence.api.refused',
+      { source: a.addr, reason: a.reason ?? 'refused' },
       `Refused a fence API request from ${a.addr} (${a.method} ${a.path}${a.target ? `, target ${a.target}` : ''}): ${a.reason}.`,
-      { addr: a.addr, reason: a.reason, key_id: a.keyId, target: a.target, action: a.action },
+      { addr: a.addr, key_id: a.keyId, target: a.target, action: a.action },
     );
   };
 
@@ -185,6 +184,7 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
     }
     refreshHealth();
     ctx.changed();
+    heartbeat('fencing.monitor'); // the watchdog may gate on this loop (src/watchdog/heartbeat.ts)
   };
 
   const refreshHealth = () => {
@@ -423,6 +423,8 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
       ctx.metrics.registerMetric(inProgress);
 
       ctx.handle('fence.run', async (params) => {
+        const closed = ctx.admission();
+        if (closed) throw new Error(closed);
         const target = String(params.target ?? '');
         const action = String(params.action ?? 'reboot');
         if (!(fenceActions as readonly string[]).includes(action))
@@ -431,7 +433,7 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
           return await (fencer as Fencer).run({
             target,
             action: action as FenceAction,
-            requester: { via: 'cli', ...(typeof params.user === 'string' ? { who: params.user } : {}) },
+            requester: controlRequester(params),
           });
         } catch (e) {
           if (e instanceof UnknownTargetError)
@@ -440,7 +442,7 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
         }
       });
       ctx.handle('fence.history', async (params) => {
-        const limit = typeof params.limit === 'number' ? Math.max(1, Math.min(100_000, params.limit)) : 50;
+        const limit = historyLimit(params);
         const target = typeof params.target === 'string' ? params.target : undefined;
         return { entries: (journal as FenceJournal).history(limit, target) };
       });
@@ -471,6 +473,9 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
           clockSkewMs: c.api.clock_skew_s * 1000,
           ratePerMin: c.api.rate_per_min,
           rateBurst: c.api.rate_burst,
+          stateDir: ctx.stateDir,
+          admission: () => ctx.admission(),
+          drainMs: Math.max(0, ctx.config.daemon.shutdown_timeout_s * 1000 - 1000),
           fencer,
           onAttempt,
           health: () => ({

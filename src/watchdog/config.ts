@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { pathField, seconds, serviceSwitches } from '../config/fields.js';
 import type { ConfigRule } from '../config/rules.js';
 import type { Config } from '../config/schema.js';
+import { HEARTBEATS } from './heartbeat.js';
 
 export const watchdogGateSchema = z
   .strictObject({
@@ -103,12 +104,52 @@ function w(c: Config): WatchdogConfig | undefined {
 
 export const watchdogRules: ConfigRule[] = [
   {
+    id: 'watchdog.heartbeat-names',
+    path: 'watchdog.gate.heartbeats',
+    describe:
+      'Every gated heartbeat is one a loop actually sends (arbitrator, fencing.monitor), its service is enabled, and max_age_s exceeds the loop’s period; a heartbeat nothing sends would stop the feed for good.',
+    check: (c) => {
+      const x = w(c);
+      if (!x) return undefined;
+      for (const h of x.gate.heartbeats) {
+        const known = (HEARTBEATS as Record<string, { service: string; loop: string }>)[h.name];
+        if (!known)
+          return `heartbeat "${h.name}" is sent by no loop; known heartbeats: ${Object.keys(HEARTBEATS).join(', ')}`;
+        const section = (c as Record<string, unknown>)[known.service] as { enabled?: boolean } | undefined;
+        if (!section || section.enabled === false)
+          return `heartbeat "${h.name}" comes from ${known.loop}, but the ${known.service} section is not enabled`;
+        if (h.name === 'arbitrator' && h.max_age_s <= 0.1)
+          return `heartbeat "arbitrator" max_age_s ${h.max_age_s} must exceed the timer loop's period (0.1 s)`;
+        if (h.name === 'fencing.monitor') {
+          const f = c.fencing;
+          if (f) {
+            const plugs = Math.max(
+              1,
+              ...f.devices.map((d) => {
+                const name = (d as { name?: string }).name;
+                return new Set(
+                  Object.values(f.targets).flatMap((t) =>
+                    t.levels.flatMap((l) => l.plugs.filter((p) => p.device === name).map((p) => p.plug)),
+                  ),
+                ).size;
+              }),
+            );
+            const periodS = f.monitor_interval_s + plugs * f.command_timeout_s;
+            if (h.max_age_s <= periodS)
+              return `heartbeat "fencing.monitor" max_age_s ${h.max_age_s} must exceed fencing.monitor_interval_s + ${plugs} plug read(s) × command_timeout_s = ${periodS} s`;
+          }
+        }
+      }
+      return undefined;
+    },
+  },
+  {
     id: 'watchdog.period-vs-timeout',
     path: 'watchdog.feed_period_s',
     describe: 'The feed period is at most a third of the hardware timeout, so two missed ticks never reset the box.',
     check: (c) => {
       const x = w(c);
-      if (!x || x.mode === 'off') return undefined;
+      if (!x) return undefined; // every mode: a mode is switched on later (or by env) without another check
       return x.feed_period_s * 3 > x.timeout_s
         ? `feed_period_s ${x.feed_period_s} must be at most timeout_s/3 (${(x.timeout_s / 3).toFixed(2)})`
         : undefined;
@@ -120,7 +161,7 @@ export const watchdogRules: ConfigRule[] = [
     describe: 'The configured hardware timeout does not exceed the safety bound (bcm2835-wdt cannot count past 15 s).',
     check: (c) => {
       const x = w(c);
-      if (!x || x.mode === 'off') return undefined;
+      if (!x) return undefined; // every mode: a mode is switched on later (or by env) without another check
       return x.timeout_s > x.safety_bound_s
         ? `timeout_s ${x.timeout_s} exceeds safety_bound_s ${x.safety_bound_s}`
         : undefined;
@@ -132,7 +173,7 @@ export const watchdogRules: ConfigRule[] = [
     describe: 'A tolerated event-loop lag plus one period stays below the hardware timeout.',
     check: (c) => {
       const x = w(c);
-      if (!x || x.mode === 'off') return undefined;
+      if (!x) return undefined; // every mode: a mode is switched on later (or by env) without another check
       return x.gate.max_loop_lag_ms / 1000 + x.feed_period_s >= x.timeout_s
         ? `max_loop_lag_ms ${x.gate.max_loop_lag_ms} plus feed_period_s ${x.feed_period_s} reaches timeout_s ${x.timeout_s}`
         : undefined;
@@ -144,7 +185,7 @@ export const watchdogRules: ConfigRule[] = [
     describe: 'A decision-loop heartbeat may not be older than the hardware timeout allows.',
     check: (c) => {
       const x = w(c);
-      if (!x || x.mode === 'off') return undefined;
+      if (!x) return undefined; // every mode: a mode is switched on later (or by env) without another check
       const bad = x.gate.heartbeats.find((h) => h.max_age_s >= x.timeout_s);
       return bad
         ? `heartbeat "${bad.name}" max_age_s ${bad.max_age_s} must be below timeout_s ${x.timeout_s}`

@@ -173,15 +173,12 @@ export class IpmiClient {
               break;
             } catch (e) {
               if (!(e instanceof BmcBusyError) || attempt >= BUSY_BACKOFF_MS.length || opts.signal?.aborted) throw e;
-              p.log?.warn({ device: this.device }, `${e.message}; retrying in ${BUSY_BACKOFF_MS[attempt]} ms`);
+              p.log?.warn(`${e.message}; retrying in ${BUSY_BACKOFF_MS[attempt]} ms`);
               await sleep(BUSY_BACKOFF_MS[attempt] as number, opts.signal);
             }
           }
           this.stats.opened++;
-          p.log?.debug(
-            { device: this.device, protocol: session.protocol, cipher: session.cipher },
-            'IPMI session open',
-          );
+          p.log?.debug({ protocol: session.protocol, cipher: session.cipher }, 'IPMI session open');
           if (opts.elevate) await setPrivilege(session, p, opts.signal);
           return await fn(session);
         } finally {

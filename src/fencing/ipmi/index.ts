@@ -59,8 +59,18 @@ export function createIpmiClient(cfg: IpmiDeviceConfig, deps: IpmiDriverDeps = {
     ipmi15: cfg.ipmi15,
     requestTimeoutMs: cfg.request_timeout_ms,
     retries: cfg.retries,
-    ...(deps.log ? { log: deps.log } : {}),
+    ...(deps.log ? { log: deviceLogger(deps.log, name) } : {}),
   });
+}
+
+/**
+ * The logger bound to this device exactly once: the daemon already hands drivers a logger bound
+ * to `device`, and pino would print a second binding (or a `device` key in a log call) as a
+ * duplicate JSON key. IPMI log calls therefore never repeat `device`.
+ */
+export function deviceLogger(log: Logger, name: string, extra: Record<string, string> = {}): Logger {
+  const bound = log.bindings().device === name;
+  return bound && Object.keys(extra).length === 0 ? log : log.child({ ...(bound ? {} : { device: name }), ...extra });
 }
 
 /**
@@ -73,7 +83,7 @@ export function createIpmiDriver(cfg: IpmiDeviceConfig, deps: IpmiDriverDeps = {
     throw new DriverError('config', name, 'cipher suite 0 is refused unless allow_cipher_zero is true');
   }
   const client = createIpmiClient(cfg, deps);
-  const log = deps.log?.child({ device: name, family: 'ipmi' });
+  const log = deps.log ? deviceLogger(deps.log, name, { family: 'ipmi' }) : undefined;
   const checkPlug = (plug: string) => {
     if (plug !== IPMI_PLUG) {
       throw new DriverError('no-such-plug', name, `a BMC has one plug, "${IPMI_PLUG}", not "${plug}"`);

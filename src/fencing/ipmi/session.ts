@@ -412,13 +412,9 @@ async function closeQuietly(s: IpmiSession, sid: number, p: SessionParams, signa
   data.writeUInt32LE(sid >>> 0, 0);
   try {
     const r = await s.request(NetFn.app, Cmd.closeSession, data, { what: 'Close Session', tries: 2, signal });
-    if (r.cc !== 0)
-      p.log?.warn({ device: p.device, cc: r.cc }, `Close Session answered ${describeCompletionCode(r.cc)}`);
+    if (r.cc !== 0) p.log?.warn({ cc: r.cc }, `Close Session answered ${describeCompletionCode(r.cc)}`);
   } catch (e) {
-    p.log?.warn(
-      { device: p.device, err: (e as Error).message },
-      'Close Session failed; the BMC will time the session out',
-    );
+    p.log?.warn({ err: (e as Error).message }, 'Close Session failed; the BMC will time the session out');
   }
 }
 

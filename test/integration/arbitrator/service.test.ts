@@ -54,6 +54,7 @@ describe('arbitrator service', () => {
       stateDir: dir,
       changed: () => {},
       health: () => ({}),
+      admission: () => undefined,
       handle: () => {},
       demo: false,
       daemon: {

@@ -86,6 +86,7 @@ ${apiExtra}`;
     stateDir: join(dir, 'state'),
     changed: () => undefined,
     health: () => ({}),
+    admission: () => undefined,
     handle: (m, h) => handlers.set(m, h),
     demo: false,
     daemon: {

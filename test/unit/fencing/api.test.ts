@@ -64,10 +64,12 @@ describe('fence agent API authentication', () => {
   let api: FenceApi;
   let port = 0;
   let journal: FenceJournal;
+  let stateDir = '';
   let now = Date.now();
 
   beforeAll(async () => {
-    journal = FenceJournal.open(cleanupDir(tempDir()));
+    stateDir = cleanupDir(tempDir());
+    journal = FenceJournal.open(stateDir);
     const fencer = new Fencer(config(), new Map([['bmc', sim]]), journal);
     api = new FenceApi({
       host: '127.0.0.1',
@@ -76,6 +78,7 @@ describe('fence agent API authentication', () => {
       clockSkewMs: 30_000,
       ratePerMin: 60,
       rateBurst: 40,
+      stateDir,
       fencer,
       health: () => ({ targets: { 'node-a': true } }),
       onAttempt: (a) => attempts.push(a),
@@ -149,6 +152,25 @@ describe('fence agent API authentication', () => {
       result: 'success',
       requester: { via: 'api', who: 'cluster' },
     });
+  });
+
+  it('answers a signed non-object body (null, [], "x", 42) with 400 bad-request, never 500', async () => {
+    for (const text of ['null', '[]', '"x"', '42']) {
+      const headers = signedHeaders(KEY, 'cluster', 'POST', '/v1/fence', text, now);
+      const r = await send(port, 'POST', '/v1/fence', text, headers);
+      expect([text, r.status, r.body.error]).toEqual([text, 400, 'bad-request']);
+      expect(String(r.body.message)).toMatch(/JSON object/);
+    }
+  });
+
+  it('reports an accepted fence without an HTTP status until it is answered (never "status": 0)', async () => {
+    const req = fence({ target: 'node-b', action: 'status' });
+    const r = await send(port, 'POST', '/v1/fence', req.text, req.headers);
+    expect(r.status).toBe(200);
+    const accepted = attempts.filter((a) => a.outcome === 'accepted').at(-1) as Attempt;
+    expect(accepted).toMatchObject({ target: 'node-b', action: 'status' });
+    expect(accepted.status).toBeUndefined();
+    expect(attempts.some((a) => a.status === 0)).toBe(false);
   });
 
   it('refuses a fence request from a node that was just fenced (fence race guard)', async () => {

@@ -28,6 +28,7 @@ function context(fencing: string, demo = false) {
     stateDir: join(dir),
     changed: () => undefined,
     health: () => ({}),
+    admission: () => undefined,
     handle: (m, h) => handlers.set(m, h),
     demo,
     daemon: { status: () => ({}) as never, entities: () => [], onChange: () => () => undefined },
@@ -148,5 +149,51 @@ describe('fencing service', () => {
     await handlers.get('fence.sim')?.({ device: 'bmc-a', fault: 'none' });
     expect(await handlers.get('fence.run')?.({ target: 'node-a', action: 'on' })).toMatchObject({ result: 'success' });
     expect(svc.health().state).toBe('ok');
+  });
+});
+
+describe('fencing control methods (control socket input)', () => {
+  const sim = `  allow_simulated: true
+  corosync_token_ms: 100
+  corosync_consensus_ms: 100
+  boot_delay_s: 0.3
+  power_timeout_s: 1
+  poll_interval_ms: 50
+  api: {enabled: false}
+  devices: [{driver: sim, name: bmc-a, plugs: [chassis], latency_ms: 1, switch_delay_ms: 10}]
+  targets: {node-a: {levels: [{plugs: [{device: bmc-a, plug: chassis}]}]}}
+`;
+
+  it('a caller cannot set the audit user: it is recorded as unverified; a malformed one is refused', async () => {
+    const { ctx, handlers } = context(sim);
+    const svc = createFencingService(ctx);
+    await svc.start();
+    try {
+      const run = handlers.get('fence.run') as ControlHandler;
+      await run({ target: 'node-a', action: 'status', user: 'root' });
+      const history = handlers.get('fence.history') as ControlHandler;
+      const { entries } = (await history({})) as { entries: Array<{ requester?: { who?: string } }> };
+      expect(entries[0]?.requester).toEqual({ via: 'cli', who: 'unverified:root' });
+      await expect(run({ target: 'node-a', action: 'off', user: 'cluster", "via": "api' })).rejects.toThrow(
+        /user must be a user name/,
+      );
+      expect(((await history({})) as { entries: unknown[] }).entries).toHaveLength(1); // the refused one never ran
+    } finally {
+      await svc.stop();
+    }
+  });
+
+  it('fence.history refuses limit -1 (and other non-positive or fractional limits) with a clear error', async () => {
+    const { ctx, handlers } = context(sim);
+    const svc = createFencingService(ctx);
+    await svc.start();
+    try {
+      const history = handlers.get('fence.history') as ControlHandler;
+      for (const limit of [-1, 0, 1.5, '3', 1_000_001])
+        await expect(history({ limit })).rejects.toThrow(/limit must be an integer from 1 to 100000/);
+      await expect(history({ limit: 5 })).resolves.toEqual({ entries: [] });
+    } finally {
+      await svc.stop();
+    }
   });
 });

@@ -38,6 +38,7 @@ export function makeServiceCtx(
       changes++;
     },
     health: () => ({}),
+    admission: () => undefined,
     handle: (m, h) => {
       handlers.set(m, h);
     },

@@ -1,0 +1,59 @@
+/**
+ * Issue 12 item 3: on SIGTERM a running fence answers its caller with the verified result (not a
+ * connection reset while the box finishes the power action), new requests are refused with a
+ * sentence before any action, and the whole stop is bounded by daemon.shutdown_timeout_s.
+ */
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../fixtures/cli.js';
+import { sleep } from '../../fixtures/proc.js';
+import { makeBox, send, sign } from './daemon-harness.js';
+
+describe('SIGTERM while a fence runs', () => {
+  it('the running reboot answers its caller with the verified result, and the daemon exits 0', async () => {
+    // reboot ≈ 1.2 s to off + 0.5 s boot delay + 1.2 s to on
+    const box = await makeBox({ switchDelayMs: 1200, extra: 'daemon: {shutdown_timeout_s: 20}\n' });
+    const daemon = await box.start();
+    const reboot = send(box.api, sign({ target: 'node-a', action: 'reboot' }));
+    await daemon.waitFor(/"row":"read.send-off"/, 10_000);
+    process.kill(-(daemon.child.pid as number), 'SIGTERM');
+    const r = await reboot;
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toMatchObject({ ok: true, result: 'success', action: 'reboot', power: 'on' });
+    expect((await daemon.exited).code).toBe(0);
+  });
+
+  it('refuses a new request during the drain with a sentence, before any action', async () => {
+    const box = await makeBox({ switchDelayMs: 1200, extra: 'daemon: {shutdown_timeout_s: 20}\n' });
+    const daemon = await box.start();
+    const reboot = send(box.api, sign({ target: 'node-a', action: 'reboot' }));
+    await daemon.waitFor(/"row":"read.send-off"/, 10_000);
+    process.kill(-(daemon.child.pid as number), 'SIGTERM');
+    await daemon.waitFor(/"msg":"stopping"/, 5_000);
+    await sleep(100);
+    const late = await send(box.api, sign({ target: 'node-a', action: 'off' }));
+    expect(late.status, JSON.stringify(late.body)).toBe(503);
+    expect(late.body).toMatchObject({ ok: false, error: 'not-ready' });
+    expect(String(late.body.message)).toMatch(/stopping/);
+    expect((await reboot).body).toMatchObject({ result: 'success' });
+    expect((await daemon.exited).code).toBe(0);
+    const hist = JSON.parse((await runCli(['fence', 'history', '--json', '--config', box.file])).stdout) as Array<{
+      action: string;
+    }>;
+    expect(hist.map((h) => h.action)).toEqual(['reboot']); // the late off never ran
+  });
+
+  it('at the shutdown bound, a fence still running is answered "outcome NOT verified", never reset', async () => {
+    const box = await makeBox({ switchDelayMs: 2500, extra: 'daemon: {shutdown_timeout_s: 2}\n' });
+    const daemon = await box.start();
+    const off = send(box.api, sign({ target: 'node-a', action: 'off' }));
+    await daemon.waitFor(/"row":"read.send-off"/, 10_000);
+    const t0 = Date.now();
+    process.kill(-(daemon.child.pid as number), 'SIGTERM');
+    const r = await off;
+    expect(r.status, JSON.stringify(r.body)).toBe(503);
+    expect(r.body).toMatchObject({ ok: false, error: 'not-ready' });
+    expect(String(r.body.message)).toMatch(/off of node-a did not finish .* outcome is NOT verified/);
+    await daemon.exited;
+    expect(Date.now() - t0).toBeLessThan(4_000);
+  });
+});
