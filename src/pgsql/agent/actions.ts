@@ -291,6 +291,12 @@ async function publishScores(ctx: AgentContext): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // start / stop
 
+/**
+ * start, or the standby start inside demote/promote (`internal`: no validation again, and no
+ * bootstrap score: a demoted primary's score belongs to the primary's monitor, and writing one here
+ * would abort the running transition, so the promote that follows a demote would run in a new
+ * transition that no longer sees the demote and would skip the switchover check).
+ */
 export async function start(ctx: AgentContext, internal = false): Promise<number> {
   if (!internal) {
     const v = await validateAll(ctx);
@@ -344,7 +350,7 @@ export async function start(ctx: AgentContext, internal = false): Promise<number
   await dropForeverScore(ctx);
   // the bootstrap rule again (the probe may have run long before, e.g. target-role Stopped → Started);
   // not when a primary answered: that primary's monitor sets the scores
-  if (bootstrapCandidate) await bootstrapScore(ctx, state);
+  if (bootstrapCandidate && !internal) await bootstrapScore(ctx, state);
   ctx.log.info('started as a standby');
   return OCF.SUCCESS;
 }
