@@ -16,6 +16,8 @@ PKGS=(
   snmpd snmp
   # fencing and resource-agent peers, and the real fencer
   fence-agents resource-agents pacemaker pacemaker-cli-utils corosync
+  # Debian's PAF 2.3.0: our pgsqlms's parameter names and defaults are diffed against its meta-data
+  resource-agents-paf
   # serial console emulation, telnet for fence_apc, XML checks, timing, namespaces
   socat telnet libxml2-utils hyperfine iproute2 procps tcpdump
   # systemd unit checks
