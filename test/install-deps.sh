@@ -16,7 +16,8 @@ PKGS=(
   snmpd snmp
   # fencing and resource-agent peers, and the real fencer
   fence-agents resource-agents pacemaker pacemaker-cli-utils corosync
-  # the benchmark's peer agent: Debian's PAF 2.3 (ocf:heartbeat:pgsqlms)
+  # Debian's PAF 2.3.0 (ocf:heartbeat:pgsqlms): the benchmark's peer agent, and our parameter
+  # names and defaults are diffed against its meta-data
   resource-agents-paf
   # serial console emulation, telnet for fence_apc, XML checks, timing, namespaces
   socat telnet libxml2-utils hyperfine iproute2 procps tcpdump

@@ -27,6 +27,32 @@ export function lastKnownLsn(node: string): ReturnType<LastKnownLsn> {
 }
 
 const NAME = 'arbitrator';
+/**
+ * Every kind Arbitrator.drop() counts (its own and the WireError kinds), exported at 0 from start so that the first drop of a kind
+ * shows in increase() (a test keeps this list in step with arbitrator.ts).
+ */
+export const DROP_REASONS = [
+  'attr',
+  'auth',
+  'client',
+  'client-auth',
+  'header',
+  'hid',
+  'hmac',
+  'internal',
+  'leader',
+  'length',
+  'long',
+  'magic',
+  'name',
+  'own-id',
+  'short',
+  'ticket-name',
+  'timestamp',
+  'unknown-cmd',
+  'unknown-sender',
+  'version',
+] as const;
 
 export function createArbitratorServiceWith(deps: ArbitratorDeps): ServiceFactory {
   return (ctx) => {
@@ -76,10 +102,21 @@ export function createArbitratorServiceWith(deps: ArbitratorDeps): ServiceFactor
         });
       g(
         'rackwitness_arbitrator_ticket_granted',
-        '1 when a site holds the ticket (label leader = its address).',
-        ['ticket', 'leader'],
+        '1 when a site holds the ticket (which one: rackwitness_arbitrator_ticket_leader).',
+        ['ticket'],
         (s, set) => {
-          for (const t of s.tickets) set({ ticket: t.name, leader: t.leader }, t.expires === null ? 0 : 1);
+          for (const t of s.tickets) set({ ticket: t.name }, t.expires === null ? 0 : 1);
+        },
+      );
+      // an enum gauge over the sites of booth.conf: the series set never changes with the leader
+      g(
+        'rackwitness_arbitrator_ticket_leader',
+        '1 for the site (booth.conf address) that holds the ticket, 0 for every other site.',
+        ['ticket', 'site'],
+        (s, set) => {
+          const sites = s.peers.filter((p) => p.type === 'site').map((p) => p.address);
+          for (const t of s.tickets)
+            for (const site of sites) set({ ticket: t.name, site }, t.expires !== null && t.leader === site ? 1 : 0);
         },
       );
       g(
@@ -136,6 +173,7 @@ export function createArbitratorServiceWith(deps: ArbitratorDeps): ServiceFactor
         'Dropped datagrams and client requests by reason.',
         ['reason'],
         (s, inc) => {
+          for (const k of DROP_REASONS) inc({ reason: k }, 0);
           for (const [k, v] of Object.entries(s.drops)) inc({ reason: k }, v);
         },
       );

@@ -12,6 +12,7 @@ import {
   withDaemonOptions,
 } from './config-source.js';
 import { callDaemon, DaemonUnreachableError } from './control-client.js';
+import { jsonText, renderDetails, snakeKeys, table } from './output.js';
 
 /** Prints a config error the way every command does, and sets exit code 1. */
 export function reportConfigError(e: unknown): boolean {
@@ -38,6 +39,22 @@ export function registerCoreCli(program: Command): void {
       try {
         status = await callDaemon<DaemonStatus>(await socketPath(opts), 'status');
       } catch (e) {
+        if (opts.json) {
+          // scripts get an answer they can parse, and the Nagios "unknown" exit code
+          const unreachable = e instanceof DaemonUnreachableError;
+          process.stdout.write(
+            jsonText({
+              overall: 'unknown',
+              error: {
+                code: unreachable ? 'daemon_unreachable' : e instanceof ConfigError ? 'invalid_config' : 'daemon_error',
+                message: e instanceof Error ? e.message : String(e),
+                ...(unreachable ? { socket: e.socketPath } : {}),
+              },
+            }),
+          );
+          process.exitCode = 3;
+          return;
+        }
         if (reportConfigError(e)) {
           process.exitCode = 3;
           return;
@@ -46,7 +63,7 @@ export function registerCoreCli(program: Command): void {
         process.exitCode = 3;
         return;
       }
-      if (opts.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      if (opts.json) process.stdout.write(jsonText(status));
       else process.stdout.write(formatStatus(status));
       process.exitCode = { ok: 0, degraded: 1, failed: 2 }[status.overall];
     });
@@ -94,7 +111,7 @@ export function registerCoreCli(program: Command): void {
       for (const e of entries) {
         process.stdout.write(
           opts.json
-            ? `${JSON.stringify(e)}\n`
+            ? `${JSON.stringify(snakeKeys(e))}\n`
             : `${e.ts.replace('T', ' ').slice(0, 23)}  ${e.service.padEnd(10)} ${e.sentence}\n`,
         );
       }
@@ -167,15 +184,20 @@ export function formatStatus(s: DaemonStatus): string {
     `rackwitness ${s.version} on ${s.box}${s.demo ? ' (demo)' : ''}: ${s.overall.toUpperCase()}  (pid ${s.pid}, up ${s.uptime_s} s)`,
   ];
   for (const p of s.problems) lines.push(`  ! ${p}`);
-  lines.push('');
+  lines.push(
+    '',
+    table([
+      ['SERVICE', 'STATE', 'REASON'],
+      ...s.services.map((svc) => [
+        `${svc.name}${svc.optional ? ' (optional)' : ''}`,
+        svc.health.state,
+        svc.health.reason ?? '',
+      ]),
+    ]),
+  );
   for (const svc of s.services) {
-    lines.push(
-      `${svc.name.padEnd(12)} ${svc.health.state.padEnd(9)}${svc.optional ? ' (optional)' : ''}${svc.health.reason ? `  ${svc.health.reason}` : ''}`,
-    );
-    for (const [k, v] of Object.entries(svc.snapshot)) {
-      const text = typeof v === 'string' ? v : JSON.stringify(v);
-      lines.push(`    ${k}: ${text.length > 160 ? `${text.slice(0, 157)}...` : text}`);
-    }
+    const details = renderDetails(snakeKeys(svc.snapshot));
+    if (details.length) lines.push('', `${svc.name}:`, ...details);
   }
   return `${lines.join('\n')}\n`;
 }

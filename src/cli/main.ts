@@ -35,6 +35,11 @@ export function buildProgram(): Command {
 }
 
 async function main(): Promise<void> {
+  // `rackwitness events --json | head -1`: a reader that goes away is no error of ours
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(process.argv);

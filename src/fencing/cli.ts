@@ -12,6 +12,7 @@ import type { Command } from 'commander';
 import { type ConfigOpts, loadFor, socketPath, withDaemonOptions } from '../cli/config-source.js';
 import { callDaemon, DaemonUnreachableError } from '../cli/control-client.js';
 import { reportConfigError } from '../cli/core-commands.js';
+import { jsonText, table } from '../cli/output.js';
 import { fenceActions } from './core.js';
 import type { FenceResult } from './fencer.js';
 import { type HistoryEntry, JOURNAL_FILE, readJournalFile } from './journal.js';
@@ -61,7 +62,7 @@ async function run(target: string, opts: FenceOpts): Promise<void> {
     { target, action: opts.action, user: process.env.SUDO_USER ?? process.env.USER ?? 'unknown' },
     RUN_TIMEOUT_MS,
   );
-  if (opts.json) process.stdout.write(`${JSON.stringify(res, null, 2)}\n`);
+  if (opts.json) process.stdout.write(jsonText(res));
   else {
     const head = res.result === 'success' ? 'OK' : res.result === 'refused' ? 'REFUSED' : 'FAILED';
     process.stdout.write(
@@ -102,22 +103,33 @@ async function history(opts: FenceOpts): Promise<void> {
       .slice(0, limit);
   }
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+    process.stdout.write(jsonText(entries));
     return;
   }
-  if (entries.length === 0) process.stderr.write('no fence operations recorded\n');
+  if (entries.length === 0) {
+    process.stderr.write('no fence operations recorded\n');
+    return;
+  }
+  const rows = [['WHEN', 'TARGET', 'ACTION', 'RESULT', 'TOOK', 'LEVEL', 'REQUESTED BY', 'DETAIL']];
   for (const h of entries) {
     const when = (h.started ?? h.finished ?? '').replace('T', ' ').slice(0, 19);
     const who = h.requester
       ? `${h.requester.via}${h.requester.addr ? ` ${h.requester.addr}` : ''}${h.requester.who ? ` (${h.requester.who})` : ''}`
       : '?';
-    const dur = h.duration_ms !== undefined ? `${(h.duration_ms / 1000).toFixed(1)}s` : '-';
-    process.stdout.write(
-      `${when}  ${h.target.padEnd(12)} ${h.action.padEnd(7)} ${h.result.toUpperCase().padEnd(11)} ${dur.padStart(7)}  L${h.level ?? '-'}  by ${who}\n` +
-        (h.reason ? `    ${h.reason}\n` : '') +
-        (h.verified_by ? `    verified: ${h.verified_by}\n` : ''),
-    );
+    const dur = h.duration_ms !== undefined ? `${(h.duration_ms / 1000).toFixed(1)} s` : '-';
+    const detail = [h.reason ?? '', h.verified_by ? `verified: ${h.verified_by}` : ''].filter(Boolean).join('; ');
+    rows.push([
+      when,
+      h.target,
+      h.action,
+      h.result.toUpperCase(),
+      dur,
+      h.level === undefined ? '-' : String(h.level),
+      who,
+      detail,
+    ]);
   }
+  process.stdout.write(`${table(rows)}\n`);
 }
 
 async function status(opts: FenceOpts): Promise<void> {
@@ -134,7 +146,7 @@ async function status(opts: FenceOpts): Promise<void> {
     devices?: Record<string, { family: string; up?: boolean; error?: string }>;
   }>(await socketPath(opts), 'fence.status');
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+    process.stdout.write(jsonText(s));
     return;
   }
   for (const [name, t] of Object.entries(s.targets ?? {})) {

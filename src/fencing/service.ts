@@ -22,6 +22,7 @@ import {
   worstCaseS,
 } from './fencer.js';
 import { FenceJournal, type HistoryEntry } from './journal.js';
+import { zeroFenceApiRequests, zeroFenceOperations } from './metrics.js';
 import { readKeyFile } from './protocol.js';
 import { type SimDriver, type SimFault, simFaults } from './sim/index.js';
 
@@ -416,6 +417,8 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
           ctx.changed();
         },
       });
+      zeroFenceOperations(opsTotal, Object.keys(c.targets));
+      zeroFenceApiRequests(apiRequests);
       ctx.metrics.registerMetric(opsTotal);
       ctx.metrics.registerMetric(opDuration);
       ctx.metrics.registerMetric(deviceUp);

@@ -13,6 +13,8 @@
 import type { Command } from 'commander';
 import { type ConfigOpts, loadFor, socketPath, withDaemonOptions } from '../cli/config-source.js';
 import { reportConfigError } from '../cli/core-commands.js';
+import { jsonText, table } from '../cli/output.js';
+import { ConfigError } from '../config/errors.js';
 import type { PgsqlConfig } from './config.js';
 import type { PreflightResult } from './observer/preflight.js';
 import type { NodeView, RackSnapshot } from './observer/types.js';
@@ -58,6 +60,12 @@ async function getSnapshot(opts: PgOpts): Promise<RackSnapshot> {
   return observeDirect(cfg);
 }
 
+function errorText(e: unknown): string {
+  if (e instanceof ConfigError)
+    return `invalid config ${e.source}: ${e.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`;
+  return e instanceof Error ? e.message : String(e);
+}
+
 function fail(e: unknown, code: number): void {
   if (reportConfigError(e)) {
     process.exitCode = code;
@@ -72,18 +80,6 @@ function fmtBytes(n: number | null): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }
 
 export function formatRackStatus(s: RackSnapshot): string {
@@ -149,10 +145,11 @@ export function registerPgsqlCli(program: Command): void {
       try {
         s = await getSnapshot(opts);
       } catch (e) {
+        if (opts.json) process.stdout.write(jsonText({ state: 'unknown', error: { message: errorText(e) } }));
         fail(e, 3);
         return;
       }
-      process.stdout.write(opts.json ? `${JSON.stringify(s, null, 2)}\n` : formatRackStatus(s));
+      process.stdout.write(opts.json ? jsonText(s) : formatRackStatus(s));
       process.exitCode = s.state === 'ok' ? 0 : 1;
     });
 
@@ -184,7 +181,7 @@ export function registerPgsqlCli(program: Command): void {
         fail(e, 1);
         return;
       }
-      process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}\n` : formatPreflight(r));
+      process.stdout.write(opts.json ? jsonText(r) : formatPreflight(r));
       process.exitCode = r.safe ? 0 : 1;
     });
 }

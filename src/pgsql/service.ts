@@ -141,7 +141,11 @@ class PgsqlObserverService implements Service {
     if (!cfg) throw new Error('pgsql: the config has no pgsql section');
     this.cfg = cfg;
     this.source = sourceFor(cfg, this.ctx.demo);
-    this.metrics = registerObserverMetrics(this.ctx.metrics, () => this.current);
+    this.metrics = registerObserverMetrics(this.ctx.metrics, () => this.current, {
+      maxlagBytes: cfg.maxlag_bytes,
+      maxlagSeconds: cfg.maxlag_s,
+      nodes: cfg.nodes.map((n) => n.name),
+    });
     this.ctx.handle('pgsql.status', async () => this.current ?? (await this.pollNow()));
     this.ctx.handle('pgsql.preflight', async (params) => {
       const to = typeof params.to === 'string' ? params.to : undefined;

@@ -8,6 +8,13 @@ import type { DaemonView } from '../daemon/service.js';
 import { VERSION } from '../version.js';
 import type { MqttFeed } from './mqtt-feed.js';
 
+/** prom-client default metrics that are not exposed (see registerDaemonMetrics). */
+export const DROPPED_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+] as const;
+
 export function registerDaemonMetrics(
   registry: Registry,
   view: DaemonView,
@@ -15,6 +22,10 @@ export function registerDaemonMetrics(
   feed: () => MqttFeed | undefined,
 ): () => void {
   collectDefaultMetrics({ register: registry });
+  // prom-client exports these totals as gauges named *_total, which promtool rejects ("non-counter
+  // metrics should not have _total suffix"); the same numbers are sum() of nodejs_active_handles,
+  // nodejs_active_requests and nodejs_active_resources (by type), which stay.
+  for (const n of DROPPED_DEFAULTS) registry.removeSingleMetric(n);
   new Gauge({
     name: 'rackwitness_build_info',
     help: 'Build information; the value is always 1.',
@@ -63,21 +74,38 @@ export function registerDaemonMetrics(
       this.set(feed()?.isConnected() ? 1 : 0);
     },
   });
-  new Gauge({
-    name: 'rackwitness_mqtt_messages_published',
-    help: 'MQTT messages published since start (a counter exposed as gauge of the feed counter).',
-    registers: [registry],
-    collect() {
-      this.set(feed()?.counters.published ?? 0);
-    },
-  });
-  new Gauge({
-    name: 'rackwitness_mqtt_reconnects',
-    help: 'Reconnect attempts to the MQTT broker since start.',
-    registers: [registry],
-    collect() {
-      this.set(feed()?.counters.reconnects ?? 0);
-    },
-  });
+  // Counters read from the feed at scrape time; a new feed (reconnect to another broker) keeps
+  // counting from the last value, so the exposed counter never goes down.
+  const fromFeed = (name: string, help: string, read: (f: MqttFeed) => number) => {
+    let base = 0;
+    let last = 0;
+    let seen: MqttFeed | undefined;
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const f = feed();
+        if (f && f !== seen) {
+          base += last;
+          last = 0;
+          seen = f;
+        }
+        if (f) last = read(f);
+        this.reset();
+        this.inc(base + last);
+      },
+    });
+  };
+  fromFeed(
+    'rackwitness_mqtt_messages_published_total',
+    'MQTT messages the status feed published since start.',
+    (f) => f.counters.published,
+  );
+  fromFeed(
+    'rackwitness_mqtt_reconnects_total',
+    'Reconnect attempts to the MQTT broker since start.',
+    (f) => f.counters.reconnects,
+  );
   return off;
 }

@@ -18,7 +18,7 @@ import { createStatusLeds, ledStateFor, type StatusLeds } from '../board/leds.js
 import type { Entity, Health, Service, ServiceContext } from '../daemon/service.js';
 import { effectiveWatchdogConfig, type WatchdogConfig } from './config.js';
 import { readWatchdogSysfs, sysfsNameFor, WatchdogDevice, type WatchdogSysfsInfo } from './device.js';
-import { decideFeed, type GateCode, type GateDecision } from './gate.js';
+import { decideFeed, type GateCode, type GateDecision, gateRules } from './gate.js';
 import { lastHeartbeat } from './heartbeat.js';
 import { sdNotify, systemdWatchdogUsec } from './sd-notify.js';
 
@@ -510,13 +510,22 @@ class WatchdogService implements Service {
     });
     new Gauge({
       name: 'rackwitness_watchdog_feeding',
-      help: '1 while the watchdog is fed, 0 while feeding is withheld.',
+      help: '1 while the watchdog is fed, 0 while feeding is withheld (why: rackwitness_watchdog_feed_reason).',
+      registers: [reg],
+      collect() {
+        this.set(self.snapshot().feeding ? 1 : 0);
+      },
+    });
+    // an enum gauge: one series per code, always present, so a change of reason is no new series
+    const codes = ['ok', ...gateRules.map((r) => r.code), 'not-started', 'write-failed'] as const;
+    new Gauge({
+      name: 'rackwitness_watchdog_feed_reason',
+      help: '1 for the gate code that decided the last feed (ok, or why feeding is withheld), 0 for the others.',
       labelNames: ['reason'],
       registers: [reg],
       collect() {
-        const s = self.snapshot();
-        this.reset();
-        this.set({ reason: s.reason_code }, s.feeding ? 1 : 0);
+        const code = self.snapshot().reason_code;
+        for (const c of codes) this.set({ reason: c }, c === code ? 1 : 0);
       },
     });
     new Gauge({

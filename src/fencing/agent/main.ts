@@ -10,6 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { VERSION } from '../../version.js';
 import { MIN_KEY_CHARS, readKeyFile, signedHeaders } from '../protocol.js';
 
 const AGENT = 'fence_rackwitness';
@@ -34,6 +35,7 @@ interface ParamDef {
   type: 'string' | 'integer' | 'second' | 'boolean';
   def?: string;
   required?: boolean;
+  /** The fence-agents internal name this one replaces (listed as a deprecated parameter too). */
   obsoletes?: string;
   deprecated?: boolean;
   desc: string;
@@ -42,7 +44,8 @@ interface ParamDef {
   short?: string;
 }
 
-const PARAMS: ParamDef[] = [
+/** The parameters, by their current fence-agents name (the option name with "-" as "_"). */
+const CURRENT: ParamDef[] = [
   {
     name: 'action',
     getopt: '-o, --action=[action]',
@@ -64,15 +67,6 @@ const PARAMS: ParamDef[] = [
     short: 'a',
   },
   {
-    name: 'ipaddr',
-    getopt: '-a, --ip=[ip]',
-    type: 'string',
-    required: true,
-    deprecated: true,
-    desc: 'IP address or hostname of the rackwitness box',
-    long: ['ipaddr'],
-  },
-  {
     name: 'ipport',
     getopt: '-u, --ipport=[port]',
     type: 'integer',
@@ -90,15 +84,6 @@ const PARAMS: ParamDef[] = [
     desc: 'Cluster node name of the target (as configured on the box)',
     long: ['plug'],
     short: 'n',
-  },
-  {
-    name: 'port',
-    getopt: '-n, --plug=[id]',
-    type: 'string',
-    required: true,
-    deprecated: true,
-    desc: 'Cluster node name of the target (as configured on the box)',
-    long: ['port'],
   },
   {
     name: 'key_file',
@@ -121,6 +106,7 @@ const PARAMS: ParamDef[] = [
     name: 'username',
     getopt: '-l, --username=[name]',
     type: 'string',
+    obsoletes: 'login',
     desc: 'Key id (the standard fence-agents name for key_id)',
     long: ['username'],
     short: 'l',
@@ -129,6 +115,7 @@ const PARAMS: ParamDef[] = [
     name: 'password',
     getopt: '-p, --password=[password]',
     type: 'string',
+    obsoletes: 'passwd',
     desc: 'The shared API key itself (prefer key_file or password_script: the CIB is not a secret store)',
     long: ['password'],
     short: 'p',
@@ -137,6 +124,7 @@ const PARAMS: ParamDef[] = [
     name: 'password_script',
     getopt: '-S, --password-script=[script]',
     type: 'string',
+    obsoletes: 'passwd_script',
     desc: 'Script that prints the shared API key (used instead of key_file)',
     long: ['password-script', 'password_script'],
     short: 'S',
@@ -164,6 +152,47 @@ const PARAMS: ParamDef[] = [
     def: '5',
     desc: 'Wait for the TCP connection to the box',
     long: ['connect-timeout', 'connect_timeout'],
+  },
+  // fence_ipmilan's timing options, so a stonith resource moved over from it keeps working: the
+  // box does the power switching and polling, so each is honoured or mapped as its text says
+  {
+    name: 'login_timeout',
+    getopt: '--login-timeout=[seconds]',
+    type: 'second',
+    def: '5',
+    desc: 'Mapped to connect_timeout (the agent’s only login is the TCP connection to the box) when connect_timeout is not set',
+    long: ['login-timeout', 'login_timeout'],
+  },
+  {
+    name: 'power_timeout',
+    getopt: '--power-timeout=[seconds]',
+    type: 'second',
+    def: '20',
+    desc: 'Accepted, not used by the agent: the box polls the power state itself, bounded by its fencing.power_timeout_s',
+    long: ['power-timeout', 'power_timeout'],
+  },
+  {
+    name: 'power_wait',
+    getopt: '--power-wait=[seconds]',
+    type: 'second',
+    def: '0',
+    desc: 'Wait X seconds after the box confirmed the new power state, before reporting success',
+    long: ['power-wait', 'power_wait'],
+  },
+  {
+    name: 'retry_on',
+    getopt: '--retry-on=[attempts]',
+    type: 'integer',
+    def: '1',
+    desc: 'Count of attempts to retry power on (action on); the power-on after a reboot is the box’s',
+    long: ['retry-on', 'retry_on'],
+  },
+  {
+    name: 'disable_timeout',
+    getopt: '--disable-timeout=[true/false]',
+    type: 'string',
+    desc: 'Do not apply request_timeout (default: true when run from Pacemaker 2.0+)',
+    long: ['disable-timeout', 'disable_timeout'],
   },
   {
     name: 'delay',
@@ -200,16 +229,26 @@ const PARAMS: ParamDef[] = [
   },
 ];
 
-/** Internal name for aliases accepted on stdin. */
+/**
+ * fence-agents' deprecated names (its internal keys: ipaddr, port, login, passwd, passwd_script):
+ * accepted on stdin, listed in the metadata with deprecated="1" next to the current name (which
+ * says obsoletes="..."), as fence-agents' metadata does. Not command-line options, as there.
+ */
+const DEPRECATED: ParamDef[] = CURRENT.filter((p) => p.obsoletes).map((p) => ({
+  ...p,
+  name: p.obsoletes as string,
+  obsoletes: undefined,
+  deprecated: true,
+  long: [],
+  short: undefined,
+}));
+
+const PARAMS: ParamDef[] = CURRENT.flatMap((p) => [p, ...DEPRECATED.filter((d) => d.name === p.obsoletes)]);
+
+/** Deprecated or legacy name → current name, for stdin. */
 const STDIN_ALIASES: Record<string, string> = {
   option: 'action',
-  ipaddr: 'ip',
-  port: 'plug',
-  'key-file': 'key_file',
-  'key-id': 'key_id',
-  'password-script': 'password_script',
-  'request-timeout': 'request_timeout',
-  'connect-timeout': 'connect_timeout',
+  ...Object.fromEntries(CURRENT.filter((p) => p.obsoletes).map((p) => [p.obsoletes as string, p.name])),
 };
 
 type Opts = Record<string, string>;
@@ -250,7 +289,8 @@ const SHORTDESC = 'Fence agent for the rackwitness witness box';
 /** `-o manpage`: the man page (roff), built from the same parameter and action lists as the metadata. */
 export function manpage(): string {
   const roff = (t: string) => t.replace(/\\/g, '\\e').replace(/^\./gm, '\\&.').replace(/-/g, '\\-');
-  const params = PARAMS.filter((p) => p.name !== 'nodename');
+  // one entry per option: the deprecated names share their option and are listed under STDIN only
+  const params = CURRENT.filter((p) => p.name !== 'nodename');
   const lines = [
     `.TH ${AGENT.toUpperCase()} 8 "" "rackwitness" "Fence agents"`,
     '.SH NAME',
@@ -272,7 +312,12 @@ export function manpage(): string {
   lines.push('.SH ACTIONS');
   for (const a of ACTIONS) lines.push('.TP', `\\fB${roff(a)}\\fP`);
   lines.push('.SH STDIN PARAMETERS');
-  for (const p of params) lines.push('.TP', `.B ${roff(p.name)}`, roff(p.desc));
+  for (const p of PARAMS.filter((x) => x.name !== 'nodename'))
+    lines.push(
+      '.TP',
+      `.B ${roff(p.name)}`,
+      roff(p.deprecated ? `${p.desc} (deprecated name of ${STDIN_ALIASES[p.name]})` : p.desc),
+    );
   return `${lines.join('\n')}\n`;
 }
 
@@ -291,7 +336,8 @@ export function parseStdin(text: string, warn: (m: string) => void): Opts {
     let key = line.slice(0, eq).trim();
     let value = line.slice(eq + 1).trim();
     if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    key = STDIN_ALIASES[key] ?? key.replace(/-/g, '_');
+    key = key.replace(/-/g, '_');
+    key = STDIN_ALIASES[key] ?? key;
     if (!known.has(key)) {
       warn(`Parse error: Ignoring unknown option '${line}'`);
       continue;
@@ -373,7 +419,10 @@ export function validate(o: Opts): Validated {
   const plug = o.plug || o.nodename || undefined;
   if (['on', 'off', 'reboot', 'status'].includes(action) && !plug)
     throw new Fail('You have to enter plug (the target node name)');
-  for (const k of ['request_timeout', 'connect_timeout', 'delay']) seconds(o, k, 0);
+  for (const k of ['request_timeout', 'connect_timeout', 'delay', 'login_timeout', 'power_timeout', 'power_wait'])
+    seconds(o, k, 0);
+  if (o.retry_on !== undefined && !/^\d+$/.test(o.retry_on))
+    throw new Fail(`retry_on must be a number of attempts, not '${o.retry_on}'`);
   if (truthy(o.ssl)) {
     throw new Fail(
       'ssl is not supported: the rackwitness API signs every request (HMAC-SHA256) but does not encrypt it',
@@ -434,9 +483,11 @@ function call(
     'content-type': 'application/json',
   };
   if (body) headers['content-length'] = String(Buffer.byteLength(body));
-  const connectMs = seconds(o, 'connect_timeout', 5) * 1000;
+  // login_timeout (fence_ipmilan's) stands in for connect_timeout when that is not given
+  const connectMs = (o.connect_timeout ? seconds(o, 'connect_timeout', 5) : seconds(o, 'login_timeout', 5) || 5) * 1000;
   // under pacemaker-fenced, the fencer's pcmk_*_timeout governs (as fence-agents' disable_timeout)
-  const totalMs = underFencer ? 0 : seconds(o, 'request_timeout', 120) * 1000;
+  const disabled = o.disable_timeout !== undefined ? truthy(o.disable_timeout) : underFencer;
+  const totalMs = disabled ? 0 : seconds(o, 'request_timeout', 120) * 1000;
   return new Promise((resolve, reject) => {
     const req = request({ host: v.ip, port: v.port, method, path, headers });
     let timer: NodeJS.Timeout | undefined;
@@ -491,7 +542,7 @@ async function run(o: Opts, out: (s: string) => void, log: (s: string) => void):
     return 0;
   }
   if (truthy(o.version)) {
-    out('1\n');
+    out(`${VERSION}\n`);
     return 0;
   }
   const act = (o.action ?? 'reboot').replace(/^meta-data$/, 'metadata');
@@ -537,9 +588,18 @@ async function run(o: Opts, out: (s: string) => void, log: (s: string) => void):
     if (unusable.length) throw new Fail(`the box has no usable fencing level for ${unusable.join(', ')}`);
     return 0;
   }
-  const r = await call(v, key, 'POST', '/v1/fence', { target: v.plug, action: v.action }, o, underFencer);
+  // retry_on as fence-agents: an "on" is tried 1 + retry_on times while the box answers failed
+  const attempts = v.action === 'on' ? 1 + Number(o.retry_on ?? 1) : 1;
+  let r = await call(v, key, 'POST', '/v1/fence', { target: v.plug, action: v.action }, o, underFencer);
+  for (let i = 1; i < attempts && r.status === 200 && r.body.result === 'failed'; i++) {
+    log(`power on of ${v.plug} failed on the box (${String(r.body.reason ?? '')}); retrying (${i}/${attempts - 1})`);
+    r = await call(v, key, 'POST', '/v1/fence', { target: v.plug, action: v.action }, o, underFencer);
+  }
   if (r.status !== 200) throw refusal(r);
   const b = r.body;
+  const powerWait = seconds(o, 'power_wait', 0);
+  if (powerWait > 0 && b.result === 'success' && v.action !== 'status')
+    await new Promise((res) => setTimeout(res, powerWait * 1000));
   if (truthy(o.verbose)) log(`box: ${JSON.stringify(b)}`);
   if (b.result !== 'success')
     throw new Fail(`${v.action} of ${v.plug} failed on the box: ${String(b.reason ?? b.result)}`);

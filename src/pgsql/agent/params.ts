@@ -75,10 +75,11 @@ export const PARAM_SPECS: readonly ParamSpec[] = [
   {
     name: 'pghost',
     type: 'string',
-    default: '/tmp',
+    // Debian's PAF 2.3.0 default (the socket directory of Debian's PostgreSQL packages)
+    default: '/var/run/postgresql',
     unique: false,
     short: 'Host or socket directory to connect to',
-    long: 'Host IP address or Unix socket directory the agent connects to for its checks (Debian: /var/run/postgresql).',
+    long: 'Host IP address or Unix socket directory the agent connects to for its checks (PostgreSQL built from source: /tmp).',
   },
   {
     name: 'pgport',

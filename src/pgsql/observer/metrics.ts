@@ -16,7 +16,19 @@ export interface ObserverMetrics {
 
 const ROLES = ['primary', 'standby', 'down', 'unknown'] as const;
 
-export function registerObserverMetrics(registry: Registry, get: () => RackSnapshot | undefined): ObserverMetrics {
+/** The configured thresholds (pgsql.maxlag_bytes, pgsql.maxlag_s; 0 = no limit), exported for alert rules. */
+export interface ObserverLimits {
+  maxlagBytes: number;
+  maxlagSeconds: number;
+  /** The configured node names: their poll error series exist from start, at 0. */
+  nodes: readonly string[];
+}
+
+export function registerObserverMetrics(
+  registry: Registry,
+  get: () => RackSnapshot | undefined,
+  limits?: ObserverLimits,
+): ObserverMetrics {
   const names: string[] = [];
   const gauge = (
     name: string,
@@ -121,6 +133,34 @@ export function registerObserverMetrics(registry: Registry, get: () => RackSnaps
     (g, s) => g.set(s.writablePrimaries.length),
   );
   gauge(
+    'rackwitness_pgsql_failover_targets',
+    'Standbys Pacemaker could promote if the primary failed now: streaming from the one primary, within maxlag (positive promotion score).',
+    [],
+    (g, s) =>
+      g.set(
+        s.primary === null
+          ? 0
+          : s.nodes.filter((n) => n.name !== s.primary && n.role === 'standby' && n.streaming && (n.score ?? 0) > 0)
+              .length,
+      ),
+  );
+  if (limits) {
+    const fixed = (name: string, help: string, v: number) => {
+      names.push(name);
+      new Gauge({ name, help, registers: [registry] }).set(v);
+    };
+    fixed(
+      'rackwitness_pgsql_maxlag_bytes',
+      'Configured pgsql.maxlag_bytes: WAL lag beyond which a standby loses its promotion score (0 = no limit).',
+      limits.maxlagBytes,
+    );
+    fixed(
+      'rackwitness_pgsql_maxlag_seconds',
+      'Configured pgsql.maxlag_s: replay lag beyond which a switchover is reported unsafe (0 = no limit).',
+      limits.maxlagSeconds,
+    );
+  }
+  gauge(
     'rackwitness_pgsql_rack_ok',
     '1 when the rack is healthy: one primary, a streaming standby within maxlag.',
     [],
@@ -142,6 +182,7 @@ export function registerObserverMetrics(registry: Registry, get: () => RackSnaps
     labelNames: ['node', 'result'],
     registers: [registry],
   });
+  for (const node of limits?.nodes ?? []) for (const result of ['ok', 'error']) polls.inc({ node, result }, 0);
   return {
     polled(node, ok) {
       polls.inc({ node, result: ok ? 'ok' : 'error' });

@@ -4,12 +4,12 @@
  * snapshot, the retained entities, the events and the Prometheus metrics.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createArbitratorService } from '../../../src/arbitrator/service.js';
+import { createArbitratorService, DROP_REASONS } from '../../../src/arbitrator/service.js';
 import { CMD, readHeader, readTicket, siteId } from '../../../src/arbitrator/wire.js';
 import { configSchema } from '../../../src/config/schema.js';
 import { EventLog } from '../../../src/daemon/events.js';
@@ -128,7 +128,29 @@ describe('arbitrator service', () => {
     );
     const text = await metrics.metrics();
     expect(text).toMatch(/rackwitness_arbitrator_ticket_term\{ticket="db"\} 4/);
-    expect(text).toMatch(/rackwitness_arbitrator_ticket_granted\{ticket="db",leader="127\.0\.0\.11"\} 1/);
+    expect(text).toMatch(/^rackwitness_arbitrator_ticket_granted\{ticket="db"\} 1$/m);
+    // the leader is an enum gauge over the sites: both series exist, the holder is 1
+    expect(text).toMatch(/^rackwitness_arbitrator_ticket_leader\{ticket="db",site="127\.0\.0\.11"\} 1$/m);
+    expect(text).toMatch(/^rackwitness_arbitrator_ticket_leader\{ticket="db",site="127\.0\.0\.12"\} 0$/m);
+    // every drop reason is exported from start, at its count
+    expect(text).toMatch(/^rackwitness_arbitrator_drops_total\{reason="own-id"\} 0$/m);
+    expect(text).toMatch(/^rackwitness_arbitrator_drops_total\{reason="auth"\} [1-9]\d*$/m);
     expect(text).toMatch(/rackwitness_arbitrator_packets_received_total\{peer="127\.0\.0\.11"\} 3/);
+  });
+});
+
+describe('arbitrator drop reasons', () => {
+  it('DROP_REASONS lists every kind arbitrator.ts counts (its own and the WireError kinds), and nothing else', () => {
+    const read = (f: string) => readFileSync(join(import.meta.dirname, '../../../src/arbitrator', f), 'utf8');
+    const arb = read('arbitrator.ts');
+    const kinds = new Set<string>();
+    // every string literal in the first argument of this.drop(...), ternaries included
+    for (const m of arb.matchAll(/this\.drop\(\s*([^,]+),/g))
+      for (const l of (m[1] ?? '').matchAll(/'([a-z-]+)'/g)) kinds.add(l[1] ?? '');
+    for (const f of ['arbitrator.ts', 'wire.ts'])
+      for (const m of read(f).matchAll(/new WireError\(\s*'([a-z-]+)'/g)) kinds.add(m[1] ?? '');
+    expect(kinds).toContain('own-id');
+    expect(kinds).toContain('magic');
+    expect([...DROP_REASONS].sort()).toEqual([...kinds].sort());
   });
 });

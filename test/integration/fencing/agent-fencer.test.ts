@@ -162,6 +162,37 @@ describe('fence_rackwitness against the running fencing service', () => {
     expect(st).toMatchObject({ result: 'success', power: 'on' });
   });
 
+  it('fence_ipmilan options: retry_on repeats a failed on (1 + retry_on attempts), power_wait waits after the verified state; deprecated login/passwd_script work', async () => {
+    const ons = () => journal().filter((e) => e.target === 'node-a' && e.action === 'on').length;
+    let r = await agent(`action=off\n${base()}plug=node-a\n`);
+    expect([r.code, r.stdout]).toEqual([0, 'Success: Powered OFF\n']);
+    // node-a has two levels (bmc-a, then pdu1/1): both refuse to switch on
+    await setFault('bmc-a', 'on-fails');
+    await setFault('pdu1', 'on-fails');
+    try {
+      const before = ons();
+      r = await agent(`action=on\n${base()}plug=node-a\nretry_on=2\n`);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/retrying \(2\/2\)/);
+      expect(ons() - before).toBe(3);
+      r = await agent(`action=on\n${base()}plug=node-a\nretry_on=0\n`);
+      expect(r.code).toBe(1);
+      expect(ons() - before).toBe(4);
+    } finally {
+      await setFault('bmc-a', 'none');
+      await setFault('pdu1', 'none');
+    }
+    const t0 = Date.now();
+    r = await agent(`action=on\n${base()}plug=node-a\npower_wait=1\npower_timeout=30\nlogin_timeout=3\n`);
+    expect([r.code, r.stdout]).toEqual([0, 'Success: Powered ON\n']);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+    // fence-agents' internal names on stdin, as an old CIB may still carry them
+    r = await agent(
+      `action=status\nipaddr=127.0.0.1\nipport=${port}\nport=node-a\nlogin=cluster\npasswd_script=cat ${keyFile}\n`,
+    );
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, 'Status: ON\n', '']);
+  });
+
   it('a wrong key, an unknown target and a replayed request are refused and act on nothing', async () => {
     const wrong = join(dir, 'wrong.key');
     writeFileSync(wrong, 'another-key-another-key-another-key-xyz\n', { mode: 0o600 });

@@ -65,6 +65,11 @@ describe('pgsql service over the simulated rack', () => {
     expect(text).toMatch(/rackwitness_pgsql_slot_retained_bytes\{node="node-a",slot="node_b"\} \d+/);
     expect(text).toMatch(/rackwitness_pgsql_last_poll_timestamp_seconds \d+/);
     expect(text).toContain('rackwitness_pgsql_polls_total{node="node-a",result="ok"} 1');
+    // failure series exist from start, so increase() sees the first failed poll
+    expect(text).toContain('rackwitness_pgsql_polls_total{node="node-b",result="error"} 0');
+    expect(text).toContain('rackwitness_pgsql_failover_targets 1');
+    expect(text).toMatch(/^rackwitness_pgsql_maxlag_bytes \d+$/m);
+    expect(text).toMatch(/^rackwitness_pgsql_maxlag_seconds \d+$/m);
   });
 
   it('tells a crash and a promotion through events and health, and answers the control API', async () => {
@@ -80,6 +85,7 @@ describe('pgsql service over the simulated rack', () => {
     const afterCrash = (await pre({})) as { safe: boolean; reasons: string[] };
     expect(afterCrash.safe).toBe(false);
     expect(afterCrash.reasons).toEqual(['there is no writable primary to switch over from']);
+    expect(await t.metrics.metrics()).toContain('rackwitness_pgsql_failover_targets 0');
     expect(svc.health()).toEqual({
       state: 'degraded',
       reason:

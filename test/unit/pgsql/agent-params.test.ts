@@ -11,7 +11,7 @@ describe('agent parameters (PAF names and defaults)', () => {
       bindir: '/usr/bin',
       pgdata: '/srv/pg',
       datadir: '/srv/pg',
-      pghost: '/tmp',
+      pghost: '/var/run/postgresql',
       pgport: 5432,
       maxlag: 0,
       rewind: true,

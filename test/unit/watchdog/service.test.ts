@@ -133,12 +133,20 @@ describe('watchdog service (in process, fake clock, file as device)', () => {
     const text = await s.t.metrics.metrics();
     expect(text).toMatch(/rackwitness_watchdog_info\{mode="required",device="[^"]+watchdog0"\} 1/);
     expect(text).toMatch(/rackwitness_watchdog_timeout_seconds 10/);
-    expect(text).toMatch(/rackwitness_watchdog_feeding\{reason="ok"\} 1/);
+    expect(text).toMatch(/^rackwitness_watchdog_feeding 1$/m);
+    expect(text).toMatch(/^rackwitness_watchdog_feed_reason\{reason="ok"\} 1$/m);
+    expect(text).toMatch(/^rackwitness_watchdog_feed_reason\{reason="service-unhealthy"\} 0$/m);
     expect(text).toMatch(/rackwitness_watchdog_feeds_total 2/);
     expect(text).toMatch(/rackwitness_watchdog_last_feed_age_seconds 0/);
     s.t.healths.fencing = { state: 'stopped' };
     await adv(2000);
-    expect(await s.t.metrics.metrics()).toMatch(/rackwitness_watchdog_feeding\{reason="service-unhealthy"\} 0/);
+    const withheld = await s.t.metrics.metrics();
+    expect(withheld).toMatch(/^rackwitness_watchdog_feeding 0$/m);
+    // same series set as before: the reason moved, no new series appeared
+    expect(withheld).toMatch(/^rackwitness_watchdog_feed_reason\{reason="service-unhealthy"\} 1$/m);
+    expect(withheld).toMatch(/^rackwitness_watchdog_feed_reason\{reason="ok"\} 0$/m);
+    const series = (t: string) => t.split('\n').filter((l) => l.startsWith('rackwitness_watchdog_feed_reason{')).length;
+    expect(series(withheld)).toBe(series(text));
     expect(s.svc.entities?.()[0]).toMatchObject({
       topic: 'watchdog',
       state: {
