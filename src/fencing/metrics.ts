@@ -27,6 +27,8 @@ const refusal: Record<RefusalReason, true> = {
   'bad-request': true,
   'unknown-target': true,
   busy: true,
+  'not-ready': true,
+  'replay-guard': true,
 };
 export const refusalReasons = Object.keys(refusal) as RefusalReason[];
 
