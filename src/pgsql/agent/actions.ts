@@ -468,10 +468,44 @@ function describeConninfo(conninfo: string): string {
   return `${m.get('host') ?? m.get('hostaddr') ?? 'localhost'}:${m.get('port') ?? '5432'}`;
 }
 
+/**
+ * A crashed primary must finish its crash recovery before pg_rewind compares it. PostgreSQL 15's
+ * pg_rewind does that itself with `postgres --single -D <datadir>`, which fails when the
+ * configuration lives outside PGDATA (the layout the docs recommend, and Debian's). So the agent
+ * runs that step with pgdata, where postgresql.conf is: crash recovery, then a shutdown checkpoint
+ * on the old timeline, which pg_rewind then rewinds like any cleanly stopped diverged node.
+ */
+async function finishCrashRecovery(ctx: AgentContext): Promise<string | null> {
+  const { control } = await ctx.pg.controldata();
+  if (control?.state !== 'in production') return null;
+  const r = await run(
+    ctx.pg.bin('postgres'),
+    ['--single', '-F', '-D', ctx.p.pgdata, ...splitOpts(ctx.p.startOpts), 'template1'],
+    { timeoutMs: ctx.deadline.cap(ctx.deadline.remainingMs() / 2), asUser: ctx.p.systemUser, stdinNull: true },
+  );
+  if (r.code === 0) return null;
+  return firstErrorLine(r.stderr || r.stdout) || `postgres --single exited ${r.code}`;
+}
+
+/** The line of a tool's output that says what went wrong (pg_rewind ends with a "detail:" line). */
+function firstErrorLine(text: string): string {
+  const lines = text.trim().split('\n');
+  return (lines.find((l) => /error|fatal|could not/i.test(l)) ?? lines.pop() ?? '').trim();
+}
+
 async function rewind(ctx: AgentContext): Promise<number> {
   const conninfo = await primaryConninfo(ctx);
   if (!conninfo) return fail(ctx, OCF.ERR_GENERIC, 'pg_rewind needs primary_conninfo to reach the primary');
   const t0 = Date.now();
+  const recovery = await finishCrashRecovery(ctx);
+  if (recovery) {
+    await ctx.attrs.set(ctx.node, 'diverged', '1');
+    return fail(
+      ctx,
+      OCF.ERR_GENERIC,
+      `crash recovery before pg_rewind failed (${recovery}), so the node refuses to join until it is rebuilt`,
+    );
+  }
   const r = await run(
     ctx.pg.bin('pg_rewind'),
     ['--target-pgdata', ctx.p.datadir, '--source-server', `${conninfo} dbname=postgres`],
@@ -482,7 +516,7 @@ async function rewind(ctx: AgentContext): Promise<number> {
   );
   if (r.code !== 0) {
     await ctx.attrs.set(ctx.node, 'diverged', '1');
-    const last = (r.stderr || r.stdout).trim().split('\n').pop() ?? '';
+    const last = firstErrorLine(r.stderr || r.stdout);
     return fail(
       ctx,
       OCF.ERR_GENERIC,

@@ -69,7 +69,7 @@ export function homeOf(user: string): string | undefined {
 export function run(
   cmd: string,
   args: readonly string[],
-  opts: { timeoutMs: number; asUser?: string; env?: NodeJS.ProcessEnv },
+  opts: { timeoutMs: number; asUser?: string; env?: NodeJS.ProcessEnv; stdinNull?: boolean },
 ): Promise<RunResult> {
   const asRoot = process.getuid?.() === 0;
   const home = opts.asUser && asRoot ? homeOf(opts.asUser) : undefined;
@@ -78,7 +78,7 @@ export function run(
       ? ['runuser', ['-u', opts.asUser, '--', cmd, ...args]]
       : [cmd, [...args]];
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       file,
       argv,
       {
@@ -102,6 +102,8 @@ export function run(
         });
       },
     );
+    // a program that reads stdin (postgres --single) sees end of input at once, as with < /dev/null
+    if (opts.stdinNull) child.stdin?.end();
   });
 }
 
