@@ -39,6 +39,7 @@ function setup(over: Record<string, unknown> = {}, simOver: Record<string, unkno
   let offset = 0;
   const clock: Clock = {
     now: () => Date.now() + offset,
+    mono: () => performance.now(),
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms))),
   };
   const followUps: FollowUpResult[] = [];
