@@ -106,6 +106,8 @@ export interface TicketSnapshot {
   lastChange: string | null;
   inElection: boolean;
   votedFor: string | null;
+  /** Seconds left of the start-up quiet period (no new votes for two timeouts after a start); 0 when over. */
+  quietForS: number;
 }
 
 export interface ArbitratorSnapshot {
@@ -647,6 +649,8 @@ export class Arbitrator {
           lastChange: v.lastChangeAt === undefined ? null : new Date(monoToWall(v.lastChangeAt)).toISOString(),
           inElection: v.inElection,
           votedFor: v.votedFor === undefined ? null : this.name(v.votedFor),
+          quietForS:
+            this.startedAt === undefined ? 0 : Math.max(0, (this.startedAt + 2 * t.conf.timeoutMs - now) / 1000),
         };
       }),
       peers: [...this.peers.values()].map((p) => ({
