@@ -175,7 +175,10 @@ describe('fence operation runner (sim devices)', () => {
       drivers: drivers(bmc2),
       timing: { ...timing, bootDelayMs: 60_000 },
       cancel: ac.signal,
-      onAnswer: () => setTimeout(() => ac.abort(), 20),
+      // cancel while the boot-delay wait runs (it must be cut short: the delay is a minute)
+      onDecision: (d) => {
+        if (d.row === 'boot.wait') queueMicrotask(() => ac.abort());
+      },
     });
     expect(out2).toMatchObject({ result: 'cancelled', power: 'off' });
     expect(out2.steps.map((s) => s.row)).toContain('boot.cancelled');
