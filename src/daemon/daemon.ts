@@ -148,6 +148,7 @@ export class Daemon implements DaemonView {
 
   /** Stops services in reverse order, each bounded by what is left of shutdown_timeout_s. */
   stop(): Promise<void> {
+    if (this.phase !== 'stopping') this.opts.log.info('draining: new operations are refused');
     this.phase = 'stopping';
     this.stopping ??= this.doStop();
     return this.stopping;
