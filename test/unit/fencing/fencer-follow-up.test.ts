@@ -176,6 +176,28 @@ setInterval(() => {}, 1000);
   });
 });
 
+describe("a wall-clock step does not move the fencer's deadlines or durations", () => {
+  for (const [what, ms] of [
+    ['forward', 3_600_000],
+    ['back', -3_600_000],
+  ] as const) {
+    it(`a step ${what} by an hour mid-fence: the power timeout runs in full, the duration is real`, async () => {
+      const { fencer, jump } = setup({ power_timeout_s: 0.5 }, { fault: 'stuck-on' });
+      const t0 = performance.now();
+      const run = fencer.run({ target: 'node2', action: 'off', requester: { via: 'test' } });
+      await waitFor('the fence of node2 to be running', () => fencer.isRunning('node2'), 2000);
+      jump(ms); // the fencer's wall clock (journal stamps, the guard's evidence) steps
+      const res = await run;
+      const elapsed = performance.now() - t0;
+      expect(res).toMatchObject({ result: 'failed' });
+      expect(elapsed).toBeGreaterThanOrEqual(500);
+      expect(elapsed).toBeLessThan(500 + 3000);
+      expect(res.duration_ms).toBeGreaterThanOrEqual(500);
+      expect(res.duration_ms).toBeLessThan(500 + 3000);
+    }, 10_000);
+  }
+});
+
 describe('fence race guard from what the box knows of the requester', () => {
   it('the outage: node2 rebooted by the box, back on, asks 94 s later to fence node1 → served', async () => {
     const { sim, fencer, followUps, jump, journal } = setup();
