@@ -106,6 +106,8 @@ export interface TicketSnapshot {
   lastChange: string | null;
   inElection: boolean;
   votedFor: string | null;
+  /** Seconds left of the start-up quiet period (no new votes for two timeouts after a start); 0 when over. */
+  quietForS: number;
 }
 
 export interface ArbitratorSnapshot {
@@ -150,6 +152,8 @@ export class Arbitrator {
   private readonly signer: Signer;
   private readonly byId = new Map<number, BoothMember>();
   private startedAt: number | undefined;
+  /** Tickets whose start-up quiet period has ended (logged once each). */
+  private readonly quietOver = new Set<string>();
 
   constructor(private readonly o: ArbitratorOptions) {
     this.signer = { key: o.key, nowUs: () => BigInt(Math.floor((performance.timeOrigin + performance.now()) * 1000)) };
@@ -482,6 +486,14 @@ export class Arbitrator {
   private onTimerTurn(): void {
     const now = mono();
     for (const t of this.tickets.values()) {
+      if (
+        this.startedAt !== undefined &&
+        !this.quietOver.has(t.conf.name) &&
+        now >= this.startedAt + 2 * t.conf.timeoutMs
+      ) {
+        this.quietOver.add(t.conf.name);
+        this.o.log.info({ ticket: t.conf.name }, `${t.conf.name}: start-up quiet period over, voting`);
+      }
       const dl = nextDeadline(t.view, t.conf);
       if (dl === undefined || dl > now) continue;
       const d = tick(t.view, {
@@ -647,6 +659,8 @@ export class Arbitrator {
           lastChange: v.lastChangeAt === undefined ? null : new Date(monoToWall(v.lastChangeAt)).toISOString(),
           inElection: v.inElection,
           votedFor: v.votedFor === undefined ? null : this.name(v.votedFor),
+          quietForS:
+            this.startedAt === undefined ? 0 : Math.max(0, (this.startedAt + 2 * t.conf.timeoutMs - now) / 1000),
         };
       }),
       peers: [...this.peers.values()].map((p) => ({

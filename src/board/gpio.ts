@@ -154,9 +154,9 @@ export function openSysfsOutput(line: ResolvedGpioLine, opts: GpioOutputOptions)
   try {
     if (!existsSync(dir)) {
       writeFileSync(join(cls, 'export'), String(line.global));
-      const end = Date.now() + (opts.exportWaitMs ?? 2000);
+      const end = performance.now() + (opts.exportWaitMs ?? 2000);
       while (!existsSync(join(dir, 'value'))) {
-        if (Date.now() > end) throw new Error(`${dir} did not appear after export`);
+        if (performance.now() > end) throw new Error(`${dir} did not appear after export`);
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
       }
     }

@@ -58,6 +58,8 @@ export class Daemon implements DaemonView {
   private readonly changeListeners = new Set<(service: string) => void>();
   private control: ControlServer | undefined;
   private readonly startedAt = new Date();
+  /** Monotonic start (uptime is a duration: a wall-clock step must not change it). */
+  private readonly startedMono = performance.now();
   private stopping: Promise<void> | undefined;
   /** starting → ready (every service started) → stopping. Only "ready" admits new operations. */
   private phase: 'starting' | 'ready' | 'stopping' = 'starting';
@@ -146,17 +148,18 @@ export class Daemon implements DaemonView {
 
   /** Stops services in reverse order, each bounded by what is left of shutdown_timeout_s. */
   stop(): Promise<void> {
+    if (this.phase !== 'stopping') this.opts.log.info('draining: new operations are refused');
     this.phase = 'stopping';
     this.stopping ??= this.doStop();
     return this.stopping;
   }
 
   private async doStop(): Promise<void> {
-    const deadline = Date.now() + this.config.daemon.shutdown_timeout_s * 1000;
+    const deadline = performance.now() + this.config.daemon.shutdown_timeout_s * 1000;
     for (const slot of [...this.slots].reverse()) {
       const svc = slot.service;
       if (!svc) continue;
-      const left = Math.max(0, deadline - Date.now());
+      const left = Math.max(0, deadline - performance.now());
       let timer: NodeJS.Timeout | undefined;
       const outcome = await Promise.race([
         svc.stop().then(
@@ -204,7 +207,7 @@ export class Daemon implements DaemonView {
       demo: this.opts.demo === true,
       pid: process.pid,
       started_at: this.startedAt.toISOString(),
-      uptime_s: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
+      uptime_s: Math.round((performance.now() - this.startedMono) / 1000),
       overall: overallOf(services),
       problems,
       services,

@@ -328,7 +328,8 @@ export class Fencer {
 
   private start(req: FenceRequest, beside = false): Promise<FenceResult> {
     const id = this.journal.started(req.target, req.action, req.requester);
-    const sinceMs = this.clk.now();
+    const sinceMs = this.clk.now(); // wall: shown as `since`, the guard's evidence
+    const t0 = this.clk.mono(); // monotonic: durations
     this.hooks.onStarted?.(req, id);
     let resolveAnswer: (r: FenceResult) => void = () => undefined;
     const answer = new Promise<FenceResult>((r) => {
@@ -344,6 +345,7 @@ export class Fencer {
       done: Promise.resolve(),
       cancel: new AbortController(),
     };
+    /** Monotonic time of the answer (the follow-up's duration counts from it). */
     let answeredAt: number | undefined;
 
     const finishFence = (out: OperationOutcome): FenceResult => {
@@ -390,7 +392,7 @@ export class Fencer {
 
     const onAnswer = (a: OperationOutcome) => {
       // the follow-up is on disk before the answer: a crash in between shows both as interrupted
-      answeredAt = this.clk.now();
+      answeredAt = this.clk.mono();
       const until = new Date(Date.now() + this.cfg.boot_delay_s * 1000).toISOString();
       let fuId: string;
       try {
@@ -427,7 +429,7 @@ export class Fencer {
         target: req.target,
         result: out.result,
         reason: entry.cancelReason && out.result === 'cancelled' ? `${out.reason} (${entry.cancelReason})` : out.reason,
-        duration_ms: Math.max(0, this.clk.now() - (answeredAt ?? sinceMs)),
+        duration_ms: Math.max(0, this.clk.mono() - (answeredAt ?? t0)),
       };
       if (out.power) fu.power = out.power;
       if (out.level !== undefined) fu.level = out.level;
@@ -474,7 +476,7 @@ export class Fencer {
           result: 'failed',
           reason: `internal error: ${(e as Error).message}`,
           steps: [],
-          duration_ms: this.clk.now() - sinceMs,
+          duration_ms: this.clk.mono() - t0,
         };
       }
       if (!entry.followUp) {

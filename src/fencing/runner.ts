@@ -39,12 +39,20 @@ export interface Timing {
 }
 
 export interface Clock {
+  /** Wall-clock ms since the epoch: timestamps only (journal, status, the guard's evidence). */
   now(): number;
+  /**
+   * Monotonic ms from an arbitrary origin: every deadline and elapsed time (power timeout, boot
+   * delay, durations). A wall-clock step (NTP, an operator's `date -s`) must neither cut a power
+   * timeout short nor stretch it.
+   */
+  mono(): number;
   sleep(ms: number): Promise<void>;
 }
 
 export const realClock: Clock = {
   now: () => Date.now(),
+  mono: () => performance.now(),
   sleep: (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms))),
 };
 
@@ -84,7 +92,7 @@ export interface RunInput {
   rebootPowerOn?: RebootPowerOn;
   /** Reboot: the answer (off verified), given before the power-on follow-up. */
   onAnswer?: (answer: OperationOutcome) => void;
-  /** Called on entering a phase, with its deadline (ms on the clock), e.g. the end of the boot delay. */
+  /** Called on entering a phase, with its deadline (ms on the monotonic clock, `mono()`), e.g. the end of the boot delay. */
   onPhase?: (phase: Phase, deadline: number | undefined) => void;
   /** Cancels the power-on follow-up (the table decides what that means in each phase). */
   cancel?: AbortSignal;
@@ -95,7 +103,7 @@ const MAX_DECISIONS = 100_000;
 
 export async function runOperation(input: RunInput): Promise<OperationOutcome> {
   const clock = input.clock ?? realClock;
-  const t0 = clock.now();
+  const t0 = clock.mono();
   const steps: StepLog[] = [];
   let phase: Phase = 'read';
   let level = 0;
@@ -186,13 +194,13 @@ export async function runOperation(input: RunInput): Promise<OperationOutcome> {
       levels: input.levels.length,
       plugs: Object.freeze(plugs.map((p) => Object.freeze({ ...p }))),
       readDone,
-      deadlinePassed: deadline !== undefined && clock.now() >= deadline,
+      deadlinePassed: deadline !== undefined && clock.mono() >= deadline,
       offVerified,
       cancelled: input.cancel?.aborted ?? false,
       rebootPowerOn: input.rebootPowerOn ?? 'after-answer',
     });
     const d = decide(snap);
-    steps.push({ t_ms: clock.now() - t0, row: d.row, reason: d.reason });
+    steps.push({ t_ms: clock.mono() - t0, row: d.row, reason: d.reason });
     input.onDecision?.(d, level);
     for (const step of d.steps) {
       switch (step.do) {
@@ -208,7 +216,7 @@ export async function runOperation(input: RunInput): Promise<OperationOutcome> {
           await sendAll(step.plugs, step.do);
           break;
         case 'wait-boot':
-          await wait(Math.max(0, (deadline ?? 0) - clock.now()));
+          await wait(Math.max(0, (deadline ?? 0) - clock.mono()));
           break;
         case 'answer': {
           const a: OperationOutcome = {
@@ -218,7 +226,7 @@ export async function runOperation(input: RunInput): Promise<OperationOutcome> {
             verified_by: `read off: ${verifiedList()}`,
             reason: d.reason,
             steps: [...steps],
-            duration_ms: clock.now() - t0,
+            duration_ms: clock.mono() - t0,
           };
           if (step.note) a.note = step.note;
           answer = a;
@@ -231,9 +239,9 @@ export async function runOperation(input: RunInput): Promise<OperationOutcome> {
           readDone = false;
           plugs = plugs.map((p) => ({ ...p, sendError: undefined }));
           if (phase === 'boot-wait') {
-            deadline = clock.now() + input.timing.bootDelayMs;
+            deadline = clock.mono() + input.timing.bootDelayMs;
           } else if (phase === 'verify-off' || phase === 'verify-on') {
-            deadline = clock.now() + input.timing.powerTimeoutMs;
+            deadline = clock.mono() + input.timing.powerTimeoutMs;
           } else {
             deadline = undefined;
           }
@@ -257,7 +265,7 @@ export async function runOperation(input: RunInput): Promise<OperationOutcome> {
             result: step.result,
             reason: d.reason,
             steps,
-            duration_ms: clock.now() - t0,
+            duration_ms: clock.mono() - t0,
           };
           if (step.power) out.power = step.power;
           if (step.result === 'success' || step.verified) out.level = level + 1;
@@ -273,7 +281,7 @@ export async function runOperation(input: RunInput): Promise<OperationOutcome> {
     result: 'failed',
     reason: 'the fencing core did not conclude (decision bound reached)',
     steps,
-    duration_ms: clock.now() - t0,
+    duration_ms: clock.mono() - t0,
   };
   if (answer) bound.answer = answer;
   return bound;

@@ -48,9 +48,9 @@ async function ensureExported(cls: string, global: number, waitMs: number): Prom
   const dir = join(cls, `gpio${global}`);
   if (existsSync(join(dir, 'value'))) return dir;
   await writeFile(join(cls, 'export'), String(global));
-  const end = Date.now() + waitMs;
+  const end = performance.now() + waitMs;
   while (!existsSync(join(dir, 'value'))) {
-    if (Date.now() > end) throw new Error(`${dir} did not appear within ${waitMs} ms after export`);
+    if (performance.now() > end) throw new Error(`${dir} did not appear within ${waitMs} ms after export`);
     await new Promise((r) => setTimeout(r, 10));
   }
   return dir;

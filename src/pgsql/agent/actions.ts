@@ -496,7 +496,7 @@ function firstErrorLine(text: string): string {
 async function rewind(ctx: AgentContext): Promise<number> {
   const conninfo = await primaryConninfo(ctx);
   if (!conninfo) return fail(ctx, OCF.ERR_GENERIC, 'pg_rewind needs primary_conninfo to reach the primary');
-  const t0 = Date.now();
+  const t0 = performance.now();
   const recovery = await finishCrashRecovery(ctx);
   if (recovery) {
     await ctx.attrs.set(ctx.node, 'diverged', '1');
@@ -525,7 +525,7 @@ async function rewind(ctx: AgentContext): Promise<number> {
   }
   // pg_rewind copies the source's files: never keep a stale signal or recovery.conf from it
   rmSync(join(ctx.p.datadir, 'recovery.conf'), { force: true });
-  ctx.log.info(`pg_rewind from ${describeConninfo(conninfo)} done in ${Date.now() - t0} ms`);
+  ctx.log.info(`pg_rewind from ${describeConninfo(conninfo)} done in ${Math.round(performance.now() - t0)} ms`);
   return OCF.SUCCESS;
 }
 
@@ -590,14 +590,14 @@ export async function promote(ctx: AgentContext): Promise<number> {
       const local = (await ownPosition(ctx)) ?? { node: ctx.node, timeline: null, receiveLsn: null, replayLsn: null };
       const peers = nodesAttr.split(/\s+/).filter((n) => n && n !== ctx.node);
       const others: NodePosition[] = [];
-      const budgetEnd = Date.now() + Math.min(5000, ctx.deadline.remainingMs() / 3);
+      const budgetEnd = performance.now() + Math.min(5000, ctx.deadline.remainingMs() / 3);
       for (const n of peers) {
         if (!inPartition(n)) {
           ctx.log.warn(`${n} is not in this partition: it is not a candidate and nobody waits for it`);
           continue;
         }
         // attrd replicates asynchronously: the value a peer wrote in its pre-promote notify may arrive late
-        const val = await ctx.attrs.poll(n, 'lsn_location', Math.max(0, budgetEnd - Date.now()));
+        const val = await ctx.attrs.poll(n, 'lsn_location', Math.max(0, budgetEnd - performance.now()));
         if (val === null) ctx.log.warn(`${n} published no WAL position in time: it is not a candidate`);
         others.push(decodePosition(n, val, (await ctx.attrs.get(n, 'diverged')) === '1'));
       }
@@ -640,11 +640,11 @@ async function otherPrimary(ctx: AgentContext, part: string[] | null): Promise<s
   }
   const conninfo = await primaryConninfo(ctx);
   if (!conninfo) return null;
-  const t0 = Date.now();
+  const t0 = performance.now();
   const q = await ctx.pg.query('SELECT pg_is_in_recovery()', conninfo, OTHER_PRIMARY_PROBE_MS, OTHER_PRIMARY_PROBE_MS);
   if (!q.ok)
     ctx.log.info(
-      `no primary answered at ${describeConninfo(conninfo)} within ${Date.now() - t0} ms: ${q.error.split('\n').pop()}`,
+      `no primary answered at ${describeConninfo(conninfo)} within ${Math.round(performance.now() - t0)} ms: ${q.error.split('\n').pop()}`,
     );
   return q.ok && q.rows[0]?.[0] === 'f' ? describeConninfo(conninfo) : null;
 }
@@ -705,7 +705,7 @@ async function ownPosition(ctx: AgentContext): Promise<NodePosition | null> {
 }
 
 export async function switchoverCheck(ctx: AgentContext): Promise<SwitchoverVerdict> {
-  const end = Date.now() + Math.min(ctx.p.switchoverWaitS * 1000, ctx.deadline.remainingMs() / 2);
+  const end = performance.now() + Math.min(ctx.p.switchoverWaitS * 1000, ctx.deadline.remainingMs() / 2);
   for (;;) {
     const pos = await ownPosition(ctx);
     const received = pos ? maxLsn(pos.receiveLsn, pos.replayLsn) : null;
@@ -741,7 +741,7 @@ export async function switchoverCheck(ctx: AgentContext): Promise<SwitchoverVerd
         waldumpError: broken ? (r.stderr.trim().split('\n').pop() ?? 'pg_waldump failed') : undefined,
       });
     }
-    if (verdict.safe || verdict.code === 2 || Date.now() >= end) return verdict;
+    if (verdict.safe || verdict.code === 2 || performance.now() >= end) return verdict;
     await sleep(200);
   }
 }

@@ -87,10 +87,10 @@ export class Attributes {
   async set(node: string, key: string, value: string, waitMs = 3000): Promise<boolean> {
     const r = await this.attrd(['--private', '--name', this.name(key), '--node', node, '--update', value]);
     if (r.code !== 0) return false;
-    const end = Date.now() + Math.min(waitMs, this.deadline.remainingMs());
+    const end = performance.now() + Math.min(waitMs, this.deadline.remainingMs());
     for (;;) {
       if ((await this.get(node, key)) === value) return true;
-      if (Date.now() >= end) return false;
+      if (performance.now() >= end) return false;
       await sleep(50);
     }
   }
@@ -103,10 +103,10 @@ export class Attributes {
 
   /** Polls another node's private value until it is set or waitMs passed (attrd replicates asynchronously). */
   async poll(node: string, key: string, waitMs: number): Promise<string | null> {
-    const end = Date.now() + Math.min(waitMs, this.deadline.remainingMs());
+    const end = performance.now() + Math.min(waitMs, this.deadline.remainingMs());
     for (;;) {
       const v = await this.get(node, key);
-      if (v !== null || Date.now() >= end) return v;
+      if (v !== null || performance.now() >= end) return v;
       await sleep(100);
     }
   }

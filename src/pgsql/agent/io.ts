@@ -13,13 +13,13 @@ import type { AgentParams } from './params.js';
 export class Deadline {
   readonly end: number;
   constructor(totalMs: number, marginMs = Math.min(2000, totalMs * 0.1)) {
-    this.end = Date.now() + totalMs - marginMs;
+    this.end = performance.now() + totalMs - marginMs;
   }
   remainingMs(): number {
-    return Math.max(0, this.end - Date.now());
+    return Math.max(0, this.end - performance.now());
   }
   expired(): boolean {
-    return Date.now() >= this.end;
+    return performance.now() >= this.end;
   }
   /** A sub-budget: at most ms, never beyond this deadline. */
   cap(ms: number): number {

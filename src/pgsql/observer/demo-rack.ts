@@ -59,9 +59,9 @@ export async function startDemoRack(opts: DemoRackOptions = {}): Promise<DemoRac
   let why = opts.simulate ? 'simulation requested' : '';
   if (!opts.simulate && canRunPostgres(pgBin)) {
     try {
-      const t0 = Date.now();
+      const t0 = performance.now();
       const rack = await startRealRack({ names, pgBin });
-      const ms = Date.now() - t0;
+      const ms = performance.now() - t0;
       const config = pgsqlConfigSchema.parse({
         nodes: rack.nodes.map((n) => ({
           name: n.name,

@@ -202,8 +202,8 @@ export async function startRealRack(opts: RealRackOptions = {}): Promise<RealRac
       }),
     );
     // pg_ctl returns when postmaster.pid is gone; the process itself may take a moment longer
-    const end = Date.now() + 5000;
-    while (pids.some(alive) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    const end = performance.now() + 5000;
+    while (pids.some(alive) && performance.now() < end) await new Promise((r) => setTimeout(r, 20));
     for (const pid of pids.filter(alive)) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -256,14 +256,14 @@ export async function startRealRack(opts: RealRackOptions = {}): Promise<RealRac
     await run('pg_ctl', ['-D', b.dataDir, '-l', b.logFile, '-w', '-t', '30', 'start']);
     // slot for node A on B so that A can follow B after a switchover (reserved once used)
     await sql(nameB, `SELECT pg_create_physical_replication_slot('${slotName(nameA)}')`);
-    const deadline = Date.now() + 20_000;
+    const deadline = performance.now() + 20_000;
     for (;;) {
       const r = await sql(
         nameA,
         `SELECT count(*)::int AS n FROM pg_stat_replication WHERE application_name = '${nameB}' AND state = 'streaming'`,
       );
       if (r.rows[0]?.n === 1) break;
-      if (Date.now() > deadline) throw new Error(`${nameB} did not start streaming from ${nameA} within 20 s`);
+      if (performance.now() > deadline) throw new Error(`${nameB} did not start streaming from ${nameA} within 20 s`);
       await new Promise((r) => setTimeout(r, 50));
     }
     return rack;

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BoothLab, LAB_KEY_TEXT } from '../../fixtures/booth-lab.js';
-import { sleep, until } from '../../fixtures/proc.js';
+import { until, waitFor } from '../../fixtures/proc.js';
 
 const EXPIRE = 10;
 const ACQUIRE_AFTER = 2;
@@ -41,7 +41,9 @@ describe('booth arbitrator against real boothd sites', () => {
     lab.startBoothd('s2');
     // sites broadcast Stat at start and wait up to `timeout` for the answers
     await until(() => /ticket: ticketA/.test(lab.list('s1')) && /ticket: ticketA/.test(lab.list('s2')), 20_000, 300);
-    await sleep(2000); // our start-up quiet period (two timeouts without new votes)
+    // our start-up quiet period (two timeouts without new votes): wait until it says it is over
+    await arb.waitFor(/ticketM: start-up quiet period over/, 10_000);
+    await arb.waitFor(/ticketA: start-up quiet period over/, 10_000);
   });
 
   afterAll(async () => {
@@ -112,7 +114,9 @@ describe('booth arbitrator against real boothd sites', () => {
   });
 
   it('kill -9 of the holder: the automatic ticket moves to site 2, the manual one stays', async () => {
-    await sleep(1000);
+    // the arbitrator restarted by the last test can vote again, and site 2 follows site 1
+    await lab.procs.get('arb')?.waitFor(/ticketA: start-up quiet period over/, 10_000);
+    await leaderBecomes('s2', 'ticketA', S1, 10_000);
     await lab.kill('s1', 'SIGKILL');
     await leaderBecomes('s2', 'ticketA', S2, (EXPIRE + ACQUIRE_AFTER + 15) * 1000);
     await leaderBecomes('arb', 'ticketA', S2, 5_000);
@@ -202,18 +206,22 @@ describe('booth arbitrator against real boothd sites', () => {
       [ARB, LAB_KEY_TEXT],
     );
     expect(JSON.parse(out)).toEqual({ udp: 1252, tcp: 40 });
-    await sleep(500);
-    expect(lab.procs.get('arb')?.child.exitCode).toBeNull();
-    const after = lab.list('s1', ARB);
-    expect(after.replace(/expires: [^\n]*/g, '')).toBe(before.replace(/expires: [^\n]*/g, ''));
-    const peersAfter = lab.booth('s1', ['peers', '-s', ARB]).out;
     const authfail = (text: string) =>
       Number(
         new RegExp(`${S2.replaceAll('.', '\\.')}[^\\n]*\\n[^\\n]*\\n\\tRecv pkts:\\d+ error:\\d+ authfail:(\\d+)`).exec(
           text,
         )?.[1],
       );
-    expect(authfail(peersAfter) - authfail(peersBefore)).toBeGreaterThanOrEqual(500);
+    // the arbitrator has worked through the fuzz (its auth failures counted), and is still up
+    await waitFor(
+      'the arbitrator to count at least 500 auth failures from the fuzz',
+      () => authfail(lab.booth('s1', ['peers', '-s', ARB]).out) - authfail(peersBefore) >= 500,
+      10_000,
+      200,
+    );
+    expect(lab.procs.get('arb')?.child.exitCode).toBeNull();
+    const after = lab.list('s1', ARB);
+    expect(after.replace(/expires: [^\n]*/g, '')).toBe(before.replace(/expires: [^\n]*/g, ''));
     // the real sites still follow the holder
     await leaderBecomes('s2', 'ticketA', S1, 15_000);
   });
@@ -233,7 +241,8 @@ describe('booth arbitrator without authfile', () => {
 
   beforeAll(async () => {
     plain.create();
-    await plain.startOurs().waitFor(/listening on/, 30_000);
+    const arb = plain.startOurs();
+    await arb.waitFor(/listening on/, 30_000);
     plain.startBoothd('s1');
     plain.startBoothd('s2');
     await until(
@@ -241,7 +250,7 @@ describe('booth arbitrator without authfile', () => {
       20_000,
       300,
     );
-    await sleep(2000);
+    await arb.waitFor(/ticketA: start-up quiet period over/, 10_000);
   });
 
   afterAll(async () => {

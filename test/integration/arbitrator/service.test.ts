@@ -9,13 +9,14 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TicketSnapshot } from '../../../src/arbitrator/arbitrator.js';
 import { createArbitratorService, DROP_REASONS } from '../../../src/arbitrator/service.js';
 import { CMD, readHeader, readTicket, siteId } from '../../../src/arbitrator/wire.js';
 import { configSchema } from '../../../src/config/schema.js';
 import { EventLog } from '../../../src/daemon/events.js';
 import type { Service } from '../../../src/daemon/service.js';
 import { packet } from '../../fixtures/booth-packets.js';
-import { cleanupDir, freePort, sleep, tempDir, until } from '../../fixtures/proc.js';
+import { cleanupDir, freePort, tempDir, until, waitFor } from '../../fixtures/proc.js';
 
 const KEY_TEXT = 'service-test-key-0123';
 const S1 = siteId('127.0.0.11');
@@ -73,6 +74,7 @@ describe('arbitrator service', () => {
     for (const s of sites) s.close();
   });
 
+  const ticket = () => (svc.snapshot() as { tickets: TicketSnapshot[] }).tickets[0] as TicketSnapshot;
   const send = (i: number, b: Buffer) => sites[i]?.send(b, port, '127.0.0.13');
 
   it('broadcasts Stat at start to every site', async () => {
@@ -85,7 +87,9 @@ describe('arbitrator service', () => {
     send(0, packet(Buffer.from(KEY_TEXT), S1, CMD.RVot, { name: 'db', leader: S1, term: 2 }));
     await until(() => events.list().some((e) => e.kind === 'ticket.vote-withheld'), 5000);
     expect(inbox).toHaveLength(0);
-    await sleep(2100);
+    expect(ticket().quietForS).toBeGreaterThan(0);
+    // the next test needs a voting arbitrator: wait for the quiet period to end (a state, not a guess)
+    await waitFor('the start-up quiet period to end (snapshot quietForS 0)', () => ticket().quietForS === 0, 5000);
   });
 
   it('votes, follows and acks with the exact term and leader', async () => {

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startDaemon } from '../../fixtures/cli.js';
 import { promtoolCheckMetrics } from '../../fixtures/monitoring.js';
 import { type Broker, mosquittoSub, startMosquitto } from '../../fixtures/mosquitto.js';
-import { cleanupDir, freePort, sleep, tempDir, until } from '../../fixtures/proc.js';
+import { cleanupDir, freePort, tempDir, until } from '../../fixtures/proc.js';
 
 interface Setup {
   dir: string;
@@ -164,13 +164,16 @@ describe('daemon with the embedded broker', () => {
           'rackwitness/rack4/bridge/state',
           '-m',
           '{"state":"forged"}',
+          // QoS 1: mosquitto_pub returns only once the broker has acted on it (PUBACK or a cut
+          // connection), so what follows sees the broker's decision without a sleep
+          '-q',
+          '1',
         ],
         { stdio: 'pipe' },
       );
     } catch {
       // the broker may drop the connection of a client whose publication it refused
     }
-    await sleep(200);
     expect(await mosquittoSub(port, 'rackwitness/rack4/bridge/state')).toEqual([
       'rackwitness/rack4/bridge/state {"state":"online"}',
     ]);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { signedHeaders } from '../../../src/fencing/protocol.js';
 import { type IpmiSim, startIpmiSim } from '../../fixtures/ipmi-sim.js';
-import { onCleanup, sleep, spawnProc, until } from '../../fixtures/proc.js';
+import { onCleanup, spawnProc, until } from '../../fixtures/proc.js';
 import { type Harness, TEST_KEY as KEY, run, startFencing } from './fencing-harness.js';
 
 describe('fence_rackwitness against the running fencing service', () => {
@@ -435,7 +435,6 @@ describe('fence_rackwitness against the running fencing service', () => {
         expect(hist.stdout).not.toMatch(/was able to turn off node node-b/);
       } finally {
         await setFault('pdu1', 'none');
-        await sleep(10);
       }
     });
   });

@@ -299,7 +299,7 @@ describe('faults: each is the right DriverError, never a success, and sessions a
       cipher: 17,
     });
     const ac = new AbortController();
-    setTimeout(() => ac.abort(new Error('fence deadline')), 150);
+    setTimeout(() => ac.abort(new Error('fence deadline')), 150); // kept: the input, a deadline mid-request
     const e = await kindOf(client.status(ac.signal));
     expect(e).toMatchObject({ kind: 'timeout' });
     expect(e.message).toMatch(/aborted \(fence deadline\)/);

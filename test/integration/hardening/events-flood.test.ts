@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import type { EventEntry } from '../../../src/daemon/events.js';
 import { runCli } from '../../fixtures/cli.js';
-import { sleep } from '../../fixtures/proc.js';
+import { waitFor } from '../../fixtures/proc.js';
 import { makeBox, send, sign } from './daemon-harness.js';
 
 function unsigned(port: number, localAddress: string): Promise<number> {
@@ -36,13 +36,21 @@ describe('a flood of unsigned requests and the events log', () => {
     for (let i = 0; i < jobs.length; i += 60)
       statuses.push(...(await Promise.all(jobs.slice(i, i + 60).map((j) => j()))));
     expect(statuses.filter((s) => s === 401).length).toBe(2100);
-    await sleep(1600); // the aggregation interval ends: summaries are written
-
-    const out = await runCli(['events', '--json', '--config', box.file]);
-    const events = out.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as EventEntry);
+    // the aggregation interval ends: the summaries are written (waited for, not slept on)
+    const read = async () =>
+      (await runCli(['events', '--json', '--config', box.file])).stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as EventEntry);
+    const events = await waitFor(
+      'the refusal summaries of the interval to be written',
+      async () => {
+        const ev = await read();
+        return ev.some((e) => e.kind === 'fence.api.refused.summary') ? ev : undefined;
+      },
+      10_000,
+      200,
+    );
     const kinds = events.map((e) => e.kind);
     expect(kinds).toContain('fence.off');
     expect(kinds).toContain('fence.success');

@@ -5,7 +5,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../fixtures/cli.js';
-import { sleep } from '../../fixtures/proc.js';
 import { makeBox, send, sign } from './daemon-harness.js';
 
 describe('SIGTERM while a fence runs', () => {
@@ -30,7 +29,8 @@ describe('SIGTERM while a fence runs', () => {
     await daemon.waitFor(/"row":"read.send-off"/, 10_000);
     process.kill(-(daemon.child.pid as number), 'SIGTERM');
     await daemon.waitFor(/"msg":"stopping"/, 5_000);
-    await sleep(100);
+    // the daemon refuses new operations from here (not a guess of how long that takes)
+    await daemon.waitFor(/"msg":"draining: new operations are refused"/, 5_000);
     const late = await send(box.api, sign({ target: 'node-a', action: 'off' }));
     expect(late.status, JSON.stringify(late.body)).toBe(503);
     expect(late.body).toMatchObject({ ok: false, error: 'not-ready' });

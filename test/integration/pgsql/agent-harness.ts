@@ -343,6 +343,8 @@ export function createHarness(rack: PgRack, attrs: AttrStore, base: Record<strin
  * writable primary, inserting unique ids one at a time; an id counts only once COMMIT returned.
  */
 export interface Writer {
+  /** Commits acknowledged so far (the writer keeps going). */
+  ackedCount(): number;
   stop(): Promise<{ acked: number[]; inDoubt: number[]; errors: number }>;
 }
 
@@ -401,6 +403,7 @@ export async function startWriter(rack: PgRack, primary: PgRackNode, table = 'zl
     await client?.end().catch(() => {});
   })();
   return {
+    ackedCount: () => acked.length,
     async stop() {
       running = false;
       await loop;

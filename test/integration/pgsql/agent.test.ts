@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createPgRack, type PgRack, type PgRackNode } from '../../fixtures/pg-rack.js';
-import { cleanupDir, tempDir } from '../../fixtures/proc.js';
+import { cleanupDir, tempDir, waitFor } from '../../fixtures/proc.js';
 import {
   type AttrStore,
   createHarness,
@@ -51,7 +51,7 @@ async function waitProbe(node: PgRackNode, rc: number, extra: Record<string, str
   let got = -1;
   for (let i = 0; i < 50 && got !== rc; i++) {
     got = (await h.agent('monitor', node, extra)).rc;
-    if (got !== rc) await new Promise((r) => setTimeout(r, 200));
+    if (got !== rc) await new Promise((r) => setTimeout(r, 200)); // poll step of a bounded condition wait
   }
   expect(got).toBe(rc);
 }
@@ -109,9 +109,19 @@ describe('controlled switchover under a concurrent writer', () => {
   it('loses no acknowledged commit across 5 loaded switchovers, and the old primary follows as a standby', async () => {
     for (let run = 1; run <= 5; run++) {
       const w = await startWriter(rack, primary, `zl${run}`);
-      await new Promise((r) => setTimeout(r, 700));
+      // the writer is under way before the switchover, and is writing to the new primary after it
+      await waitFor(
+        `run ${run}: the writer to commit 30 rows before the switchover`,
+        () => w.ackedCount() >= 30,
+        10_000,
+      );
       const so = await h.switchover(primary, standby);
-      await new Promise((r) => setTimeout(r, 500));
+      const atSwitch = w.ackedCount();
+      await waitFor(
+        `run ${run}: the writer to commit 25 rows on the new primary after the switchover`,
+        () => w.ackedCount() >= atSwitch + 25,
+        15_000,
+      );
       const res = await w.stop();
       expect(so.demote.rc, so.demote.stderr).toBe(0);
       expect(so.promote.rc, so.promote.stderr).toBe(0);
@@ -253,7 +263,12 @@ describe('failover and rejoin', () => {
     expect(attrs.get(standby.name, `diverged-${RESOURCE}`)).toBeNull();
     // the standby now serves the new primary's data, not the lost rows
     await rack.sql(primary, 'INSERT INTO after_failover VALUES (2)');
-    await new Promise((r) => setTimeout(r, 300));
+    // replication is asynchronous: wait for the row to be replayed on the standby
+    await waitFor(
+      'the standby to replay the second after_failover row',
+      async () => (await count(standby, 'after_failover')) >= 2,
+      10_000,
+    );
     expect(await count(standby, 'after_failover')).toBe(2);
     expect((await rack.sql(standby, "SELECT to_regclass('lost_rows') AS r"))[0]?.r).toBeNull();
   }, 120_000);

@@ -31,7 +31,7 @@ async function waitProbe(node: Parameters<Harness['agent']>[1], rc: number): Pro
   let got = -1;
   for (let i = 0; i < 50 && got !== rc; i++) {
     got = (await h.agent('monitor', node)).rc;
-    if (got !== rc) await new Promise((r) => setTimeout(r, 200));
+    if (got !== rc) await new Promise((r) => setTimeout(r, 200)); // poll step of a bounded condition wait
   }
   expect(got).toBe(rc);
 }

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sdNotify, startSystemdWatchdogPings } from '../../../src/watchdog/sd-notify.js';
 import { createWatchdogServiceWith } from '../../../src/watchdog/service.js';
-import { cleanupDir, sleep, spawnProc, tempDir, until } from '../../fixtures/proc.js';
+import { cleanupDir, sleep, spawnProc, tempDir, until, waitFor } from '../../fixtures/proc.js';
 import { makeCtx } from '../../fixtures/watchdog-ctx.js';
 
 async function listener() {
@@ -47,13 +47,26 @@ describe('sdNotify', () => {
   it('the always-on pinger sends WATCHDOG=1 only while the daemon says it is alive', async () => {
     const l = await listener();
     let alive = true;
-    const stop = startSystemdWatchdogPings(() => alive, { env: { NOTIFY_SOCKET: l.sock, WATCHDOG_USEC: '200000' } });
+    let askedWhileDead = 0;
+    const isAlive = () => {
+      if (!alive) askedWhileDead++;
+      return alive;
+    };
+    const stop = startSystemdWatchdogPings(isAlive, { env: { NOTIFY_SOCKET: l.sock, WATCHDOG_USEC: '200000' } });
     try {
       await until(() => l.messages().filter((m) => m === 'WATCHDOG=1').length >= 2, 10_000);
       alive = false;
-      await sleep(400); // a ping already spawned may still land
+      // a ping already spawned may still land: the pinger asks isAlive() only with no ping in flight,
+      // and a marker sent after that is read after every earlier datagram (one socket, in order)
+      await waitFor('the pinger to ask isAlive() with no ping in flight', () => askedWhileDead > 0, 5000);
+      await sdNotify({ STATUS: 'marker: pings settled' }, { env: { NOTIFY_SOCKET: l.sock } });
+      await waitFor(
+        'the listener to read the marker',
+        () => l.messages().includes('STATUS=marker: pings settled'),
+        5000,
+      );
       const n = l.messages().filter((m) => m === 'WATCHDOG=1').length;
-      await sleep(500);
+      await sleep(500); // kept: "no ping for 500 ms (10 periods)" is the behaviour under test
       expect(l.messages().filter((m) => m === 'WATCHDOG=1').length).toBe(n);
     } finally {
       stop();
@@ -74,9 +87,11 @@ describe('systemd service-watchdog pings from the watchdog service', () => {
       await until(() => pings() >= 3, 10_000);
       t.healths.fencing = { state: 'failed', reason: 'queue wedged' };
       await until(() => (svc.snapshot() as { feeding: boolean }).feeding === false, 5000);
+      // kept: a ping the service spawned just before the flip may still land, and the service does
+      // not expose its in-flight ping; 400 ms is 2 ping periods of grace
       await sleep(400);
       const n = pings();
-      await sleep(600);
+      await sleep(600); // kept: "no ping for 600 ms" is the behaviour under test
       expect(pings()).toBe(n);
       expect(t.events.list().map((e) => e.sentence)).toContainEqual(
         expect.stringMatching(
@@ -95,7 +110,7 @@ describe('systemd service-watchdog pings from the watchdog service', () => {
       env: { NOTIFY_SOCKET: l.sock, WATCHDOG_USEC: '400000', WATCHDOG_PID: '1' },
     });
     await svc.start();
-    await sleep(500);
+    await sleep(500); // kept: "no ping at all for 500 ms (2.5 periods)" is the behaviour under test
     await svc.stop();
     expect(l.messages()).toEqual([]);
   });

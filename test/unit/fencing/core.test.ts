@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { decide, type Phase, type PlugView, type Snapshot, table } from '../../../src/fencing/core.js';
+import {
+  type Decision,
+  decide,
+  type Phase,
+  type PlugView,
+  type Row,
+  type Snapshot,
+  table,
+} from '../../../src/fencing/core.js';
 
 const plug = (state: PlugView['state'], extra: Partial<PlugView> = {}): PlugView => ({
   device: 'd',
@@ -233,6 +241,111 @@ const walk: Array<{ row: string; s: Snapshot; expect: (steps: ReturnType<typeof 
   },
 ];
 
+/** The real decide() loop over another table (to prove the safety checker catches broken rows). */
+const decideWith =
+  (rows: readonly Row[]) =>
+  (s: Snapshot): Decision => {
+    for (const row of rows)
+      if (row.phase === s.phase && row.when(s)) return { row: row.id, steps: row.steps(s), reason: row.reason(s) };
+    throw new Error(`no row for phase ${s.phase}`);
+  };
+
+/** The table with one row changed. */
+function mutate(id: string, change: Partial<Row>): Row[] {
+  expect(
+    table.some((r) => r.id === id),
+    id,
+  ).toBe(true);
+  return table.map((r) => (r.id === id ? { ...r, ...change } : r));
+}
+
+/**
+ * The safety properties, checked exhaustively over small snapshots in EVERY phase, with
+ * offVerified and cancelled both ways (a snapshot the runner never builds must fail closed, not
+ * succeed), every action, both levels of two. Returns every violation, named by property.
+ */
+function checkSafety(dec: (s: Snapshot) => Decision): { n: number; violations: string[] } {
+  const states: PlugView['state'][] = ['on', 'off', 'unknown'];
+  const phases: Phase[] = ['read', 'verify-off', 'boot-wait', 'verify-on', 'level-failed'];
+  const violations: string[] = [];
+  let n = 0;
+  for (const action of ['off', 'reboot', 'on', 'status'] as const)
+    for (const phase of phases)
+      for (const level of [0, 1])
+        for (const a of states)
+          for (const b of states)
+            for (const readDone of [true, false])
+              for (const deadlinePassed of [true, false])
+                for (const offVerified of [true, false])
+                  for (const cancelled of [true, false])
+                    for (const rebootPowerOn of ['after-answer', 'never'] as const)
+                      for (const sendError of [undefined, 'timeout', 'refused'] as const) {
+                        const s = snap({
+                          action,
+                          phase,
+                          level,
+                          levels: 2,
+                          readDone,
+                          deadlinePassed,
+                          offVerified,
+                          cancelled,
+                          rebootPowerOn,
+                          plugs: [plug(a, { sendError }), plug(b)],
+                        });
+                        const d = dec(s);
+                        n++;
+                        const at = `${action}/${phase}/L${level}/${a}/${b}/rd=${readDone}/dl=${deadlinePassed}/ov=${offVerified}/c=${cancelled}/${rebootPowerOn}/se=${sendError} via ${d.row}`;
+                        const bad = (property: string) => violations.push(`${property}: ${at}`);
+                        const readOffNow = readDone && s.plugs.every((p) => p.state === 'off');
+                        const readOnNow = readDone && s.plugs.every((p) => p.state === 'on');
+                        const followUp = action === 'reboot' && offVerified;
+                        for (const st of d.steps) {
+                          // the answer (a reboot's fence result) only from plugs read off in this very snapshot
+                          if (st.do === 'answer') {
+                            if (action !== 'reboot') bad('answer for an action other than reboot');
+                            if (!readOffNow) bad('answer without every plug read off now');
+                            if (rebootPowerOn !== 'after-answer') bad('answer with reboot_power_on: never');
+                          }
+                          // a success that is the fence result (off, or a reboot not answered yet) needs the
+                          // same; offVerified is no excuse outside a reboot's follow-up
+                          if (
+                            st.do === 'finish' &&
+                            st.result === 'success' &&
+                            (action === 'off' || (action === 'reboot' && !offVerified)) &&
+                            !readOffNow
+                          )
+                            bad('success without every plug read off now');
+                          // after the answer a reboot's finish is its follow-up: success only with every plug read on
+                          if (st.do === 'finish' && followUp && st.result === 'success' && !readOnNow)
+                            bad('follow-up success without every plug read on');
+                          // on: success only with every plug read on
+                          if (st.do === 'finish' && action === 'on' && st.result === 'success' && !readOnNow)
+                            bad('on success without every plug read on');
+                          // cancelled only ends a follow-up
+                          if (st.do === 'finish' && st.result === 'cancelled' && !followUp)
+                            bad('cancelled outside a follow-up');
+                          // a reboot switches nothing on before its answer, and only when leaving the boot delay
+                          if (
+                            st.do === 'on' &&
+                            action === 'reboot' &&
+                            (phase !== 'boot-wait' || !offVerified || cancelled)
+                          )
+                            bad('reboot switched on outside the end of the boot delay');
+                          // off and status never switch anything on
+                          if (st.do === 'on' && (action === 'off' || action === 'status')) bad(`${action} switched on`);
+                          // status and on never switch anything off
+                          if (st.do === 'off' && (action === 'status' || action === 'on'))
+                            bad(`${action} switched off`);
+                          // after the answer, no other level is tried and nothing is switched off or read anew
+                          if (followUp && ['answer', 'read', 'next-level', 'off'].includes(st.do))
+                            bad(`follow-up did ${st.do}`);
+                          // never a level beyond the last
+                          if (st.do === 'next-level' && level + 1 >= 2) bad('next-level past the last level');
+                        }
+                      }
+  return { n, violations };
+}
+
 describe('fencing decision table', () => {
   it('is well-formed: unique ids, a comment per row, and every phase ends with a catch-all row', () => {
     const ids = table.map((r) => r.id);
@@ -263,69 +376,48 @@ describe('fencing decision table', () => {
   }
 
   it('never answers or yields off/reboot success unless every plug reads off now; nothing goes on before the answer', () => {
-    // exhaustive over small snapshots, in EVERY phase with offVerified and cancelled both ways
-    // (a snapshot the runner never builds must fail closed, not succeed)
-    const states: PlugView['state'][] = ['on', 'off', 'unknown'];
-    const phases: Phase[] = ['read', 'verify-off', 'boot-wait', 'verify-on', 'level-failed'];
-    let n = 0;
-    for (const action of ['off', 'reboot', 'on'] as const)
-      for (const phase of phases)
-        for (const a of states)
-          for (const b of states)
-            for (const readDone of [true, false])
-              for (const deadlinePassed of [true, false])
-                for (const offVerified of [true, false])
-                  for (const cancelled of [true, false])
-                    for (const rebootPowerOn of ['after-answer', 'never'] as const)
-                      for (const sendError of [undefined, 'timeout', 'refused'] as const) {
-                        const s = snap({
-                          action,
-                          phase,
-                          readDone,
-                          deadlinePassed,
-                          offVerified,
-                          cancelled,
-                          rebootPowerOn,
-                          levels: 2,
-                          plugs: [plug(a, { sendError }), plug(b)],
-                        });
-                        const d = decide(s);
-                        n++;
-                        const at = `${action}/${phase}/${a}/${b}/rd=${readDone}/ov=${offVerified}/c=${cancelled}/${rebootPowerOn} via ${d.row}`;
-                        const readOffNow = readDone && s.plugs.every((p) => p.state === 'off');
-                        for (const st of d.steps) {
-                          // the answer (a reboot's fence result) only from plugs read off in this very snapshot
-                          if (st.do === 'answer') {
-                            expect(action, at).toBe('reboot');
-                            expect(readOffNow, at).toBe(true);
-                            expect(rebootPowerOn, at).toBe('after-answer');
-                          }
-                          // a success that is the fence result (off, or a reboot not answered yet) needs the same
-                          if (st.do === 'finish' && st.result === 'success' && action !== 'on' && !offVerified)
-                            expect(readOffNow, at).toBe(true);
-                          // after the answer a reboot's finish is its follow-up: success only with every plug read on
-                          if (st.do === 'finish' && action === 'reboot' && offVerified && st.result === 'success')
-                            expect(readDone && s.plugs.every((p) => p.state === 'on'), at).toBe(true);
-                          // cancelled only ends a follow-up
-                          if (st.do === 'finish' && st.result === 'cancelled')
-                            expect(action === 'reboot' && offVerified, at).toBe(true);
-                          // a reboot switches nothing on before its answer, and only when leaving the boot delay
-                          if (st.do === 'on' && action === 'reboot') {
-                            expect(phase, at).toBe('boot-wait');
-                            expect(offVerified && !cancelled, at).toBe(true);
-                          }
-                          // after the answer, no other level is tried and nothing is switched off
-                          if (action === 'reboot' && offVerified) {
-                            expect(st.do, at).not.toBe('answer');
-                            expect(st.do, at).not.toBe('read');
-                            expect(st.do, at).not.toBe('next-level');
-                            expect(st.do, at).not.toBe('off');
-                          }
-                          // reboot_power_on: never switches nothing on
-                          if (action === 'reboot' && rebootPowerOn === 'never') expect(st.do, at).not.toBe('answer');
-                        }
-                      }
-    expect(n).toBeGreaterThan(10_000);
+    const { n, violations } = checkSafety(decide);
+    expect(violations.slice(0, 10)).toEqual([]);
+    expect(n).toBeGreaterThan(30_000);
+  });
+
+  // The checker above must be able to fail: broken tables, each breaking one property, fed to it.
+  describe('the safety checker reports a broken table', () => {
+    it('an "unknown" plug counted as off (a success without every plug read off)', () => {
+      const broken = mutate('off.verified-off', {
+        when: (s) => s.readDone && s.action === 'off' && s.plugs.every((p) => p.state !== 'on'),
+      });
+      const { violations } = checkSafety(decideWith(broken));
+      expect(violations.length).toBeGreaterThan(0);
+      expect(
+        violations.every((v) => v.startsWith('success without every plug read off now')),
+        violations[0],
+      ).toBe(true);
+      expect(violations[0]).toContain('via off.verified-off');
+    });
+
+    it('a reboot that switches on with its answer (power on before the boot delay)', () => {
+      const broken = mutate('off.verified-reboot', {
+        steps: (s) => [
+          { do: 'answer', result: 'success', power: 'off', verified: true },
+          { do: 'phase', phase: 'verify-on' },
+          { do: 'on', plugs: s.plugs.map((_, i) => i) },
+        ],
+      });
+      const { violations } = checkSafety(decideWith(broken));
+      expect(violations.length).toBeGreaterThan(0);
+      expect(violations.some((v) => v.startsWith('reboot switched on outside the end of the boot delay'))).toBe(true);
+      expect(
+        violations.every((v) => v.includes('via off.verified-reboot')),
+        violations[0],
+      ).toBe(true);
+    });
+
+    it('an answer from a snapshot whose plugs were not read in this phase', () => {
+      const broken = mutate('off.verified-reboot', { when: (s) => s.plugs.every((p) => p.state === 'off') });
+      const { violations } = checkSafety(decideWith(broken));
+      expect(violations.some((v) => v.startsWith('answer without every plug read off now'))).toBe(true);
+    });
   });
 
   it('docs/fencing.md lists every row of the table', () => {

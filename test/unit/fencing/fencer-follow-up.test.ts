@@ -12,7 +12,7 @@ import { FenceJournal } from '../../../src/fencing/journal.js';
 import type { Clock } from '../../../src/fencing/runner.js';
 import { createSimDriver, type SimDriver, simDeviceSchema } from '../../../src/fencing/sim/index.js';
 import { compileEntries } from '../../fixtures/compile-entry.js';
-import { cleanupDir, spawnProc, tempDir, until } from '../../fixtures/proc.js';
+import { cleanupDir, spawnProc, tempDir, until, waitFor } from '../../fixtures/proc.js';
 
 const cfgOf = (over: Record<string, unknown> = {}) =>
   fencingConfigSchema.parse({
@@ -39,6 +39,7 @@ function setup(over: Record<string, unknown> = {}, simOver: Record<string, unkno
   let offset = 0;
   const clock: Clock = {
     now: () => Date.now() + offset,
+    mono: () => performance.now(),
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms))),
   };
   const followUps: FollowUpResult[] = [];
@@ -91,16 +92,17 @@ describe('reboot answered at the verified off, power-on as a follow-up', () => {
     const { sim, fencer, journal, followUps } = setup({ boot_delay_s: 1 });
     const r1 = await fencer.run({ target: 'node2', action: 'reboot', requester: { via: 'test' } });
     // status: read at once (no waiting out the boot delay), no device write
-    const t = Date.now();
+    const t = performance.now();
     const st = await fencer.run({ target: 'node2', action: 'status', requester: { via: 'test' } });
     expect(st).toMatchObject({ result: 'success', power: 'off' });
-    expect(Date.now() - t).toBeLessThan(800);
+    expect(performance.now() - t).toBeLessThan(800);
     expect(fencer.powerOnPending('node2')).toBeDefined();
     // off: cancels the pending power-on, answered from a fresh verified read
     const off = await fencer.run({ target: 'node2', action: 'off', requester: { via: 'test' } });
     expect(off).toMatchObject({ result: 'success', power: 'off', note: 'already off' });
     expect(followUps.at(-1)).toMatchObject({ follows: r1.id, result: 'cancelled' });
     expect(followUps.at(-1)?.reason).toMatch(/cancelled by an off request/);
+    // kept: "nothing happens" past the end the boot delay (1 s) would have had: no late power-on
     await new Promise((r) => setTimeout(r, 1200));
     expect(sim.peek('b')).toBe('off');
     expect(sim.requests()).not.toContain('on b');
@@ -174,6 +176,28 @@ setInterval(() => {}, 1000);
   });
 });
 
+describe("a wall-clock step does not move the fencer's deadlines or durations", () => {
+  for (const [what, ms] of [
+    ['forward', 3_600_000],
+    ['back', -3_600_000],
+  ] as const) {
+    it(`a step ${what} by an hour mid-fence: the power timeout runs in full, the duration is real`, async () => {
+      const { fencer, jump } = setup({ power_timeout_s: 0.5 }, { fault: 'stuck-on' });
+      const t0 = performance.now();
+      const run = fencer.run({ target: 'node2', action: 'off', requester: { via: 'test' } });
+      await waitFor('the fence of node2 to be running', () => fencer.isRunning('node2'), 2000);
+      jump(ms); // the fencer's wall clock (journal stamps, the guard's evidence) steps
+      const res = await run;
+      const elapsed = performance.now() - t0;
+      expect(res).toMatchObject({ result: 'failed' });
+      expect(elapsed).toBeGreaterThanOrEqual(500);
+      expect(elapsed).toBeLessThan(500 + 3000);
+      expect(res.duration_ms).toBeGreaterThanOrEqual(500);
+      expect(res.duration_ms).toBeLessThan(500 + 3000);
+    }, 10_000);
+  }
+});
+
 describe('fence race guard from what the box knows of the requester', () => {
   it('the outage: node2 rebooted by the box, back on, asks 94 s later to fence node1 → served', async () => {
     const { sim, fencer, followUps, jump, journal } = setup();
@@ -197,7 +221,7 @@ describe('fence race guard from what the box knows of the requester', () => {
   it('the true race: both ask within a second; the first wins, the second is refused while the first runs', async () => {
     const { sim, fencer, journal } = setup({ boot_delay_s: 1 }, { switch_delay_ms: 300 });
     const first = fencer.run({ target: 'node2', action: 'reboot', requester: from('node1') });
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the first request (fence node2) to be running', () => fencer.isRunning('node2'), 2000);
     const second = await fencer.run({ target: 'node1', action: 'reboot', requester: from('node2') });
     expect(second.result).toBe('refused');
     expect(second.reason).toMatch(/node2, which the box has been fencing for .* \(fence race: the first request won\)/);

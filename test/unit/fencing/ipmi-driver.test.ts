@@ -71,6 +71,7 @@ describe('singleFlight', () => {
         running++;
         maxRunning = Math.max(maxRunning, running);
         log.push(`start ${name}`);
+        // the work takes time (kept: different lengths would finish out of order if ops overlapped)
         await new Promise((r) => setTimeout(r, ms));
         log.push(`end ${name}`);
         running--;
@@ -84,7 +85,12 @@ describe('singleFlight', () => {
   });
   it('an abort while waiting gives up the turn without running', async () => {
     let ran = false;
-    const first = singleFlight('bmc2:623', () => new Promise((r) => setTimeout(r, 50)));
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const first = singleFlight('bmc2:623', () => gate); // holds the key until released
+
     const ac = new AbortController();
     const second = singleFlight(
       'bmc2:623',
@@ -96,6 +102,7 @@ describe('singleFlight', () => {
     );
     ac.abort();
     await expect(second).rejects.toMatchObject({ kind: 'timeout' });
+    release();
     await first;
     expect(ran).toBe(false);
     // The queue still works afterwards.

@@ -85,30 +85,43 @@ describe('APC CLI parsers', () => {
 describe('Exchange', () => {
   const line = (text: string): Frame => ({ kind: 'line', text });
   const until = (text: string) => (f: Frame) => (f.text === text ? { done: f.text } : undefined);
+  /** A transport that records writes; `written(data)` resolves once that data was written. */
+  const recorder = () => {
+    const sent: string[] = [];
+    const waiting = new Map<string, () => void>();
+    return {
+      sent,
+      write: async (data: string) => {
+        sent.push(data);
+        waiting.get(data)?.();
+      },
+      written: (data: string) =>
+        sent.includes(data) ? Promise.resolve() : new Promise<void>((r) => waiting.set(data, r)),
+    };
+  };
 
   it('runs requests one at a time, each seeing only frames after its own send', async () => {
-    const sent: string[] = [];
-    const ex = new Exchange('d', async (s) => {
-      sent.push(s);
-    });
+    const { sent, write, written } = recorder();
+    const ex = new Exchange('d', write);
     ex.feed(line('stale')); // before any request: dropped
     const a = ex.request('A', until('a-done'), 1000, 'A');
     const b = ex.request('B', until('b-done'), 1000, 'B');
-    await Promise.resolve();
+    await written('A');
     expect(sent).toEqual(['A']);
     ex.feed(line('b-done')); // belongs to A's window: not a match for A
     ex.feed(line('a-done'));
     expect(await a).toBe('a-done');
-    await new Promise((r) => setTimeout(r, 0));
+    await written('B'); // B's turn starts once A is answered
     expect(sent).toEqual(['A', 'B']);
     ex.feed(line('b-done'));
     expect(await b).toBe('b-done');
   });
 
   it('times out naming the last text, and fails every request once the transport is lost', async () => {
-    const ex = new Exchange('dev', async () => undefined);
+    const { write, written } = recorder();
+    const ex = new Exchange('dev', write);
     const t = ex.request('x', until('never'), 50, '"olOff 3"');
-    await new Promise((r) => setTimeout(r, 0));
+    await written('x'); // the request is waiting: the text is in its window
     ex.feed(line('E000: Suc'));
     await expect(t).rejects.toMatchObject({ kind: 'timeout', message: expect.stringContaining('E000: Suc') });
     const p = ex.request('y', until('never'), 5000, 'y');

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PowerDriver } from '../../../src/fencing/driver.js';
 import { runOperation, type Timing } from '../../../src/fencing/runner.js';
 import { createSimDriver, type SimDriver, simDeviceSchema } from '../../../src/fencing/sim/index.js';
@@ -175,7 +175,10 @@ describe('fence operation runner (sim devices)', () => {
       drivers: drivers(bmc2),
       timing: { ...timing, bootDelayMs: 60_000 },
       cancel: ac.signal,
-      onAnswer: () => setTimeout(() => ac.abort(), 20),
+      // cancel while the boot-delay wait runs (it must be cut short: the delay is a minute)
+      onDecision: (d) => {
+        if (d.row === 'boot.wait') queueMicrotask(() => ac.abort());
+      },
     });
     expect(out2).toMatchObject({ result: 'cancelled', power: 'off' });
     expect(out2.steps.map((s) => s.row)).toContain('boot.cancelled');
@@ -235,4 +238,67 @@ describe('fence operation runner (sim devices)', () => {
     });
     expect(none.result).toBe('failed');
   });
+});
+
+describe('deadlines run on the monotonic clock, not wall time', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  const HOUR = 3_600_000;
+  const powerTimeoutMs = 400;
+
+  // A stuck relay: the off is accepted, the plug keeps reading on, so the operation ends exactly
+  // at the power timeout. Mid verify-off (at the second read after the off) the wall clock steps by
+  // `jumpMs`, as NTP or an operator's `date -s` would. The timeout must still be what it was.
+  async function offWithWallJump(jumpMs: number) {
+    const bmc = sim('bmc', { fault: 'stuck-on' });
+    const realNow = Date.now.bind(Date);
+    let offset = 0;
+    let offSent = false;
+    let readsAfterOff = 0;
+    const jumping: PowerDriver = Object.create(bmc, {
+      off: {
+        value: (plug: string, s: AbortSignal) => {
+          offSent = true;
+          return bmc.off(plug, s);
+        },
+      },
+      status: {
+        value: (plug: string, s: AbortSignal) => {
+          if (offSent && ++readsAfterOff === 2) offset = jumpMs;
+          return bmc.status(plug, s);
+        },
+      },
+    });
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() + offset);
+    const t0 = performance.now();
+    const out = await runOperation({
+      action: 'off',
+      levels: [{ plugs: [{ device: 'bmc', plug: 'chassis' }] }],
+      drivers: drivers(jumping),
+      timing: { ...timing, powerTimeoutMs, pollIntervalMs: 20 },
+    });
+    const elapsed = performance.now() - t0;
+    expect(offset, 'the wall clock never jumped (the test did not exercise anything)').toBe(jumpMs);
+    return { out, elapsed };
+  }
+
+  for (const [what, jumpMs] of [
+    ['forward', HOUR],
+    ['back', -HOUR],
+  ] as const) {
+    it(`a wall-clock jump ${what} by an hour neither shortens nor extends the power timeout`, async () => {
+      const { out, elapsed } = await offWithWallJump(jumpMs);
+      expect(out.result).toBe('failed');
+      expect(out.steps.map((s) => s.row)).toContain('off.timeout');
+      // a jump forward on wall time would end verify-off at once (~40 ms); back, after an hour
+      expect(elapsed).toBeGreaterThanOrEqual(powerTimeoutMs);
+      expect(elapsed).toBeLessThan(powerTimeoutMs + 2000);
+      // durations are monotonic too: no ±1 h in what is reported
+      expect(out.duration_ms).toBeGreaterThanOrEqual(powerTimeoutMs);
+      expect(out.duration_ms).toBeLessThan(powerTimeoutMs + 2000);
+      for (const s of out.steps) expect(s.t_ms).toBeGreaterThanOrEqual(0);
+    }, 10_000);
+  }
 });
