@@ -105,8 +105,11 @@ describe.sequential('PostgreSQL rack, live', () => {
           },
           { timeoutMs: 60_000, what: `switchover ${i + 1} to ${target}` },
         );
-        const ack = await writer.waitAckAfter(t0, 30_000);
+        // the write gap: from the command to the first commit acknowledged on a new connection (the
+        // new primary), the longest time without any acknowledged commit
+        const ack = await writer.waitAckAfterReconnect(t0, 30_000);
         gaps.push(longestGap(writer.ledger.acks, t0, ack.t));
+        expect(ack.t - t0, 'command to the first write on the new primary').toBeLessThan(30_000);
         const clr = await lab.exec(target, 'crm_resource', ['--clear', '-r', 'pgsqld-clone']);
         expect(clr.code, clr.stderr).toBe(0);
         // the old primary streams from the new one by itself
