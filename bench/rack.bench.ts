@@ -18,7 +18,7 @@
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { CONSENSUS_MS, NODES, type NodeName, TOKEN_MS, VIP } from '../test/fixtures/rack-lab/index.js';
+import { CONSENSUS_MS, LAN, NODES, type NodeName, TOKEN_MS } from '../test/fixtures/rack-lab/index.js';
 import { describeView, type PgLab, startPgLab } from '../test/fixtures/rack-lab/pgsql.js';
 import { type Ack, longestGap, type Writer } from '../test/fixtures/rack-load.js';
 import { PG_BINDIR, PG_CONF, PG_DATA, PG_PORT, roleOf, sql } from '../test/fixtures/rack-pg.js';
@@ -260,7 +260,7 @@ async function failover(lab: PgLab, stack: Stack, i: number): Promise<FailoverSa
     s.rejoinTotal = s.rejoin;
     return s;
   }
-  await recoverByHand(lab, stack, victim, survivor, s);
+  await recoverByHand(lab, stack, victim, survivor, s, fenceOns(lab, victim) - onsBefore > 1);
   s.rejoinTotal = Date.now() - t0;
   return s;
 }
@@ -277,72 +277,67 @@ async function failover(lab: PgLab, stack: Stack, i: number): Promise<FailoverSa
  *      recovery in single-user mode; the configuration lives outside PGDATA: --config-file);
  *   3. crm_resource --cleanup of pgsqld on the node (forget the failed probe/demote/stop);
  *   4. maintenance off: Pacemaker probes (now a stopped standby) and PAF starts it as a standby.
+ * A node that is not fenced in a loop (its start failed and Pacemaker left it stopped, as ours does
+ * when its own pg_rewind fails) needs no maintenance: steps 2 and 3 only.
  */
-async function recoverByHand(lab: PgLab, stack: Stack, victim: NodeName, survivor: NodeName, s: FailoverSample) {
+async function recoverByHand(
+  lab: PgLab,
+  stack: Stack,
+  victim: NodeName,
+  survivor: NodeName,
+  s: FailoverSample,
+  fenceLoop: boolean,
+) {
   const step = async (name: string, node: NodeName, file: string, args: string[], timeoutMs = 60_000) => {
     const r = await lab.exec(node, file, args, { timeoutMs });
     s.manualSteps.push(name);
-    log(
-      stack.key,
-      `manual step ${s.manualSteps.length}: ${name} -> ${r.code}`,
-      (r.stderr || r.stdout).trim().slice(-300),
-    );
+    const out = (r.stderr || r.stdout).trim().slice(-300);
+    log(stack.key, `manual step ${s.manualSteps.length}: ${name} -> ${r.code}`, out);
     if (r.code !== 0) throw new Error(`manual step "${name}" failed (${r.code}): ${r.stderr || r.stdout}`);
   };
+  const maintenance = (on: boolean) =>
+    step(
+      `crm_attribute --node ${victim} --name maintenance ${on ? '--update true' : '--delete'}`,
+      survivor,
+      'crm_attribute',
+      ['--node', victim, '--name', 'maintenance', ...(on ? ['--update', 'true'] : ['--delete'])],
+    );
   const t = Date.now();
-  await step(`crm_attribute --node ${victim} --name maintenance --update true`, survivor, 'crm_attribute', [
-    '--node',
-    victim,
-    '--name',
-    'maintenance',
-    '--update',
-    'true',
-  ]);
-  // the loop's last fence may still be under way: wait until the node is a member and its power
-  // has been left alone for a while
-  let ons = fenceOns(lab, victim);
-  let quietSince = Date.now();
-  await lab.waitFor(
-    async () => {
-      const now = fenceOns(lab, victim);
-      if (now !== ons) {
-        ons = now;
-        quietSince = Date.now();
-      }
-      const m = await lab.crmMon(survivor);
-      return m.members.includes(victim) && Date.now() - quietSince > 12_000;
-    },
-    { timeoutMs: 90_000, what: `${victim} online and no longer fenced (maintenance)`, stepMs: 500 },
-  );
-  if ((await roleOf(lab.sh, victim)) !== 'down') {
-    await step(`pg_ctl stop -m fast on ${victim}`, victim, 'runuser', [
-      '-u',
-      'postgres',
-      '--',
-      `${PG_BINDIR}/pg_ctl`,
-      '-D',
-      PG_CONF,
-      '-m',
-      'fast',
-      '-w',
-      'stop',
-    ]);
+  if (fenceLoop) {
+    await maintenance(true);
+    // the loop's last fence may still be under way: wait until the node is a member and its
+    // power has been left alone for a while
+    let ons = fenceOns(lab, victim);
+    let quietSince = Date.now();
+    await lab.waitFor(
+      async () => {
+        const now = fenceOns(lab, victim);
+        if (now !== ons) {
+          ons = now;
+          quietSince = Date.now();
+        }
+        const m = await lab.crmMon(survivor);
+        return m.members.includes(victim) && Date.now() - quietSince > 12_000;
+      },
+      { timeoutMs: 90_000, what: `${victim} online and no longer fenced (maintenance)`, stepMs: 500 },
+    );
   }
+  if ((await roleOf(lab.sh, victim)) !== 'down') {
+    const pgCtl = [`${PG_BINDIR}/pg_ctl`, '-D', PG_CONF, '-m', 'fast', '-w', 'stop'];
+    await step(`pg_ctl stop -m fast on ${victim}`, victim, 'runuser', ['-u', 'postgres', '--', ...pgCtl]);
+  }
+  const rewind = [
+    `${PG_BINDIR}/pg_rewind`,
+    '-D',
+    PG_DATA,
+    `--config-file=${PG_CONF}/postgresql.conf`,
+    `--source-server=host=${LAN[survivor]} port=${PG_PORT} user=postgres dbname=postgres`,
+  ];
   await step(
-    `pg_rewind on ${victim} from the new primary`,
+    `pg_rewind --config-file on ${victim} from the new primary`,
     victim,
     'runuser',
-    [
-      '-u',
-      'postgres',
-      '--',
-      `${PG_BINDIR}/pg_rewind`,
-      '-D',
-      PG_DATA,
-      `--config-file=${PG_CONF}/postgresql.conf`,
-      `--source-server=host=${VIP} port=${PG_PORT} user=postgres dbname=postgres`,
-      '--progress',
-    ],
+    ['-u', 'postgres', '--', ...rewind],
     180_000,
   );
   await step(`crm_resource --cleanup -r pgsqld -N ${victim}`, survivor, 'crm_resource', [
@@ -352,13 +347,7 @@ async function recoverByHand(lab: PgLab, stack: Stack, victim: NodeName, survivo
     '-N',
     victim,
   ]);
-  await step(`crm_attribute --node ${victim} --name maintenance --delete`, survivor, 'crm_attribute', [
-    '--node',
-    victim,
-    '--name',
-    'maintenance',
-    '--delete',
-  ]);
+  if (fenceLoop) await maintenance(false);
   await lab.waitFor(async () => rackHealthyWithBoth(lab, survivor), {
     timeoutMs: 120_000,
     what: `${victim} streaming after the manual steps`,
