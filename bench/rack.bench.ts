@@ -13,9 +13,10 @@
  * else the manual steps its docs require, counted and timed). Every acknowledged commit is checked
  * on the new primary. Medians. Writes bench/results/rack.json.
  *
- * Knobs (environment): RW_RACK_STACKS=ours,peer  RW_RACK_SWITCHOVERS=3  RW_RACK_FAILOVERS=2.
+ * Knobs (environment): RW_RACK_STACKS=ours,peer  RW_RACK_SWITCHOVERS=3  RW_RACK_FAILOVERS=2;
+ * RW_RACK_FROM=<rack.json> re-renders the rows from that run's samples without starting a lab.
  */
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { CONSENSUS_MS, LAN, NODES, type NodeName, TOKEN_MS } from '../test/fixtures/rack-lab/index.js';
@@ -44,6 +45,8 @@ const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) :
 const SWITCHOVERS = env('RW_RACK_SWITCHOVERS', 3);
 const FAILOVERS = env('RW_RACK_FAILOVERS', 2);
 const STACK_KEYS = (process.env.RW_RACK_STACKS ?? 'ours,peer').split(',') as StackKey[];
+/** Re-render the rows from the samples of an earlier run (a rack.json) instead of running the labs. */
+const FROM = process.env.RW_RACK_FROM;
 /** A crashed node must be back as a streaming standby by itself within this bound (from the crash). */
 const REJOIN_BOUND_MS = 90_000;
 
@@ -69,6 +72,8 @@ interface FailoverSample {
   rejoin: number | null;
   /** What the crashed node did within the bound (fences seen, resource state). */
   rejoinState: string;
+  /** Pacemaker's failed operations on the crashed node at the bound ("op_key: exit reason"). */
+  failures?: string[];
   manualSteps: string[];
   /** Time of the manual steps, from the first one to the node streaming (null: none needed). */
   manualMs: number | null;
@@ -238,6 +243,7 @@ async function failover(lab: PgLab, stack: Stack, i: number): Promise<FailoverSa
     inDoubt: ledger.inDoubt.length,
     rejoin: null,
     rejoinState: '',
+    failures: [],
     manualSteps: [],
     manualMs: null,
     rejoinTotal: null,
@@ -254,6 +260,11 @@ async function failover(lab: PgLab, stack: Stack, i: number): Promise<FailoverSa
     await sleep(300);
   }
   const view = await lab.view().catch(() => null);
+  const failures = [...(view?.mon.xml ?? '').matchAll(/<failure\s[^>]*>/g)]
+    .map((m) => m[0])
+    .filter((f) => f.includes(`node="${victim}"`))
+    .map((f) => `${f.match(/op_key="([^"]*)"/)?.[1] ?? '?'}: ${f.match(/exitreason="([^"]*)"/)?.[1] ?? ''}`);
+  s.failures = [...new Set(failures)];
   s.rejoinState = `powered on by IPMI ${fenceOns(lab, victim) - onsBefore}× after the crash; power ${lab.power(victim)}; ${view ? describeView(view) : 'no view'}`;
   log(stack.key, `rejoin ${i} of ${victim}`, s.rejoin ?? 'NOT within the bound', s.rejoinState);
   if (s.rejoin !== null) {
@@ -435,13 +446,21 @@ function rows(o: StackResult, p: StackResult): Row[] {
   const rejoinText = (r: StackResult) => {
     const back = r.failovers.filter((x) => x.rejoin !== null).length;
     if (back === r.failovers.length) return `yes (${back}/${r.failovers.length})`;
-    const loop = r.failovers.map((x) => x.rejoinState.match(/powered on by IPMI (\d+)×/)?.[1] ?? '?').join(', ');
-    return `no (${back}/${r.failovers.length}): fenced in a loop, powered on ${loop}× in ${REJOIN_BOUND_MS / 1000} s`;
+    const why = r.failovers
+      .filter((x) => x.rejoin === null)
+      .map((x) => {
+        const ons = Number(x.rejoinState.match(/powered on by IPMI (\d+)×/)?.[1] ?? 0);
+        if (ons > 1) return `fenced in a loop (powered on ${ons}× in ${REJOIN_BOUND_MS / 1000} s)`;
+        const f = (x.failures ?? []).map((y) => y.split(':')[0]);
+        return `powered on once, not fenced again, left stopped${f.length ? ` (failed: ${f.join(', ')})` : ''}`;
+      });
+    return `no (${back}/${r.failovers.length}): ${[...new Set(why)].join('; ')}`;
   };
   const stepsText = (r: StackResult) => {
     const counts = r.failovers.map((x) => x.manualSteps.length);
     const names = r.failovers.find((x) => x.manualSteps.length)?.manualSteps ?? [];
-    return `${counts.join(', ')}${names.length ? `: ${names.join('; ')}` : ''}`;
+    const generic = names.map((n) => n.replace(/node[12]/g, 'nodeX'));
+    return `${counts.join(', ')}${generic.length ? `: ${generic.join('; ')}` : ''}`;
   };
   const stepsO = Math.max(0, ...o.failovers.map((x) => x.manualSteps.length));
   return [
@@ -521,13 +540,17 @@ function rows(o: StackResult, p: StackResult): Row[] {
       peer_value: rejoinText(p),
       runs: foRuns,
     },
-    {
-      name: 'rejoin: crash → crashed node streaming by itself (median of the runs that did)',
-      ours_ms: fo(o, (x) => x.rejoin),
-      peer,
-      peer_ms: fo(p, (x) => x.rejoin),
-      runs: foRuns,
-    },
+    ...(fo(o, (x) => x.rejoin) !== null || fo(p, (x) => x.rejoin) !== null
+      ? [
+          {
+            name: 'rejoin: crash → crashed node streaming by itself (median of the runs that did)',
+            ours_ms: fo(o, (x) => x.rejoin),
+            peer,
+            peer_ms: fo(p, (x) => x.rejoin),
+            runs: foRuns,
+          },
+        ]
+      : []),
     {
       name: 'rejoin: manual steps needed (per run)',
       ours: stepsText(o),
@@ -554,13 +577,15 @@ function rows(o: StackResult, p: StackResult): Row[] {
 it('rack: ours vs PAF 2.3 + fence_ipmilan, same lab, same run', async () => {
   const t0 = Date.now();
   const results: Partial<Record<StackKey, StackResult>> = {};
-  for (const k of STACK_KEYS) results[k] = await runStack(STACKS[k]);
+  const earlier = FROM ? JSON.parse(readFileSync(FROM, 'utf8')) : null;
+  if (earlier) Object.assign(results, earlier.samples);
+  else for (const k of STACK_KEYS) results[k] = await runStack(STACKS[k]);
   const o = results.ours;
   const p = results.peer;
   const out = {
-    title: 'Rack lab, live (ours: rackwitness pgsqlms + box; peer: PAF 2.3.0 + fence_ipmilan)',
-    generated: new Date().toISOString(),
-    duration_s: Math.round((Date.now() - t0) / 1000),
+    title: 'Rack lab, live',
+    generated: earlier?.generated ?? new Date().toISOString(),
+    duration_s: earlier?.duration_s ?? Math.round((Date.now() - t0) / 1000),
     rows: o && p ? rows(o, p) : [],
     samples: results,
   };
@@ -575,5 +600,5 @@ it('rack: ours vs PAF 2.3 + fence_ipmilan, same lab, same run', async () => {
       met: r.met,
     })),
   );
-  expect(Object.keys(results).length).toBe(STACK_KEYS.length);
+  expect(Object.keys(results).length).toBeGreaterThan(0);
 }, 1_200_000);
