@@ -29,15 +29,21 @@ for (const f of files) {
           ? fmt(row.ours_mb, ' MB')
           : fmt(row.ours, '');
     const peerT =
-      row.peer_ms !== undefined ? fmt(row.peer_ms, ' ms') : row.peer_mb !== undefined ? fmt(row.peer_mb, ' MB') : '';
+      row.peer_ms !== undefined
+        ? fmt(row.peer_ms, ' ms')
+        : row.peer_mb !== undefined
+          ? fmt(row.peer_mb, ' MB')
+          : fmt(row.peer_value, '');
     const target =
       row.target_ms !== undefined
         ? `≤ ${row.target_ms} ms`
         : row.target_mb !== undefined
           ? `≤ ${row.target_mb} MB`
           : (row.target ?? '');
+    // rows that carry a verdict (met: true/false) say it next to their target
+    const verdict = row.met === true ? ' (met)' : row.met === false ? ' (**missed**)' : '';
     out.push(
-      `| ${r.title}: ${row.name} | ${ours} | ${row.peer ?? ''} | ${peerT} | ${ratioText(row.ratio)} | ${target} | ${row.runs ?? ''} |`,
+      `| ${r.title}: ${row.name} | ${ours} | ${row.peer ?? ''} | ${peerT} | ${ratioText(row.ratio)} | ${target}${verdict} | ${row.runs ?? ''} |`,
     );
   }
 }
