@@ -17,7 +17,10 @@ export interface InstalledAgent {
 }
 
 /** shellPrelude: runs before Node starts (Pacemaker calls notify on every node for every transition;
- *  the agent acts only on pre/post-promote, so the wrapper answers the others without a Node start). */
+ *  the agent acts only on pre-promote, so the wrapper answers the others without a Node start).
+ *  post-promote only clears this node's private election values; the services that follow the
+ *  primary (the VIP) wait for this notify, so the wrapper clears them in the background and answers
+ *  at once (every pre-promote clears and republishes them before any promote reads them anyway). */
 export const AGENTS: ReadonlyArray<{ name: string; kind: 'ocf' | 'fence'; dist: string; shellPrelude?: string }> = [
   {
     name: 'pgsqlms',
@@ -26,7 +29,13 @@ export const AGENTS: ReadonlyArray<{ name: string; kind: 'ocf' | 'fence'; dist: 
     shellPrelude: [
       'if [ "$1" = notify ] || { [ -z "$1" ] && [ "$__OCF_ACTION" = notify ]; }; then',
       '  case "$OCF_RESKEY_CRM_meta_notify_type-$OCF_RESKEY_CRM_meta_notify_operation" in',
-      '    pre-promote|post-promote) ;;',
+      '    pre-promote) ;;',
+      '    post-promote)',
+      '      r=${OCF_RESOURCE_INSTANCE%%:*}',
+      '      for k in lsn_location nodes cancel_switchover cancel_reason recover_primary; do',
+      '        setsid attrd_updater --private --name "$k-$r" --delete </dev/null >/dev/null 2>&1 &',
+      '      done',
+      '      exit 0 ;;',
       '    *) exit 0 ;;',
       '  esac',
       'fi',

@@ -55,8 +55,9 @@ describe('ocf-tester and OCF conformance', () => {
     expect(statSync(agentPath).mode & 0o111).toBe(0o111);
     const r = await exec(agentPath, ['methods']);
     expect(r.out).toMatch(/promote\n/);
-    // notifications other than pre/post-promote are answered by the wrapper without starting Node
-    // (the agent would have failed validation on this bindir)
+    // notifications other than pre-promote are answered by the wrapper without starting Node
+    // (the agent would have failed validation on this bindir); post-promote too: it only clears
+    // the private election values, in the background, so the VIP never waits for a Node start
     const env = {
       ...process.env,
       OCF_RESKEY_bindir: '/nonexistent',
@@ -64,6 +65,12 @@ describe('ocf-tester and OCF conformance', () => {
       OCF_RESKEY_CRM_meta_notify_operation: 'demote',
     };
     expect((await exec(agentPath, ['notify'], env)).code).toBe(0);
+    const post = await exec(agentPath, ['notify'], {
+      ...env,
+      OCF_RESKEY_CRM_meta_notify_type: 'post',
+      OCF_RESKEY_CRM_meta_notify_operation: 'promote',
+    });
+    expect([post.code, post.out]).toEqual([0, '']);
     const pre = await exec(agentPath, ['notify'], { ...env, OCF_RESKEY_CRM_meta_notify_operation: 'promote' });
     expect([pre.code, pre.out]).toEqual([5, expect.stringMatching(/pg_ctl is not executable in bindir=\/nonexistent/)]);
     // the fence agent goes where pacemaker-fenced looks for fence_* agents
