@@ -9,7 +9,7 @@ import { chmodSync, copyFileSync, existsSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createPgRack, type PgRack } from '../../fixtures/pg-rack.js';
-import { cleanupDir, tempDir } from '../../fixtures/proc.js';
+import { cleanupDir, tempDir, waitFor } from '../../fixtures/proc.js';
 import { type AttrStore, createHarness, ensureAgentBuilt, type Harness, installFakeCrm } from './agent-harness.js';
 
 const exec = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, timeout = 120_000) =>
@@ -164,7 +164,8 @@ describe('ocf-tester and OCF conformance', () => {
       OCF_RESKEY_CRM_meta_notify_operation: 'promote',
     });
     expect(post.rc).toBe(0);
-    expect(attrs.get(a.name, 'nodes-pgsqld')).toBeNull();
+    // the wrapper clears the private values in the background after answering
+    await waitFor('post-promote clearing nodes-pgsqld', () => attrs.get(a.name, 'nodes-pgsqld') === null, 5000);
     expect(attrs.score(a.name)).toBe(1001);
     expect((await h.agent('demote', a)).rc).toBe(0);
     expect((await h.agent('monitor', a)).rc).toBe(0);
