@@ -27,7 +27,7 @@ import {
   type RunningView,
 } from './core.js';
 import type { PowerDriver, PowerState } from './driver.js';
-import type { FenceJournal, Requester } from './journal.js';
+import type { FenceJournal, OutcomeFields, Requester } from './journal.js';
 import { type Clock, type LevelDef, type OperationOutcome, realClock, runOperation, type Timing } from './runner.js';
 
 export interface FenceRequest {
@@ -36,17 +36,11 @@ export interface FenceRequest {
   requester: Requester;
 }
 
-export interface FenceResult {
+export interface FenceResult extends OutcomeFields {
   id: string;
   target: string;
   action: FenceAction;
   result: 'success' | 'failed' | 'refused';
-  power?: PowerState;
-  level?: number;
-  verified_by?: string;
-  reason: string;
-  note?: string;
-  duration_ms: number;
   /** True when this request joined an operation already running for the target. */
   joined?: boolean;
   /** Reboot answered at the verified off: the journal id of its power-on follow-up. */
@@ -56,19 +50,13 @@ export interface FenceResult {
 }
 
 /** The outcome of a reboot's power-on follow-up (never sent to the agent: it was answered already). */
-export interface FollowUpResult {
+export interface FollowUpResult extends OutcomeFields {
   id: string;
   /** The reboot operation it follows. */
   follows: string;
   target: string;
   result: 'success' | 'failed' | 'cancelled';
-  power?: PowerState;
-  level?: number;
-  verified_by?: string;
-  reason: string;
-  note?: string;
-  /** From the answer to the end of the follow-up. */
-  duration_ms: number;
+  /** duration_ms: from the answer to the end of the follow-up. */
 }
 
 export interface FollowUpView {

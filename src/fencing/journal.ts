@@ -49,7 +49,20 @@ export interface StartedRecord {
   follows?: string;
 }
 
-export interface FinishedRecord {
+/** What every finished operation reports: the power it ended with and how that was verified. */
+export interface OutcomeFields {
+  /** Power state the operation ended with, as read (absent when unknown). */
+  power?: PowerState;
+  /** 1-based level that produced the result. */
+  level?: number;
+  verified_by?: string;
+  /** The final decision's sentence. */
+  reason: string;
+  note?: string;
+  duration_ms: number;
+}
+
+export interface FinishedRecord extends OutcomeFields {
   v: 1;
   type: 'finished';
   id: string;
@@ -57,12 +70,6 @@ export interface FinishedRecord {
   target: string;
   action: string;
   result: JournalResult;
-  power?: PowerState;
-  level?: number;
-  verified_by?: string;
-  reason: string;
-  note?: string;
-  duration_ms: number;
   /** Only on "refused" records (never started): who asked. */
   requester?: Requester;
   /** Action `power-on`: the reboot it follows. */

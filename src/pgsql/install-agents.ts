@@ -31,6 +31,7 @@ export const AGENTS: ReadonlyArray<{ name: string; kind: 'ocf' | 'fence'; dist: 
       '  case "$OCF_RESKEY_CRM_meta_notify_type-$OCF_RESKEY_CRM_meta_notify_operation" in',
       '    pre-promote) ;;',
       '    post-promote)',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, not a template
       '      r=${OCF_RESOURCE_INSTANCE%%:*}',
       '      for k in lsn_location nodes cancel_switchover cancel_reason recover_primary; do',
       '        setsid attrd_updater --private --name "$k-$r" --delete </dev/null >/dev/null 2>&1 &',
