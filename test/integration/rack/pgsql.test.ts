@@ -11,8 +11,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAN, type NodeName } from '../../fixtures/rack-lab/index.js';
-import { describeView, type PgLab, startPgLab } from '../../fixtures/rack-lab/pgsql.js';
-import { doubleWritable, type Ledger, longestGap, type Writer } from '../../fixtures/rack-load.js';
+import { type PgLab, startPgLab } from '../../fixtures/rack-lab/pgsql.js';
+import { doubleWritable, type Ledger, longestGap } from '../../fixtures/rack-load.js';
 import { isStreaming, roleOf, sql } from '../../fixtures/rack-pg.js';
 
 const timings: Record<string, number | number[]> = {};
@@ -98,7 +98,7 @@ describe.sequential('PostgreSQL rack, live', () => {
           target,
         ]);
         expect(mv.code, mv.stderr).toBe(0);
-        const after = await lab.waitFor(
+        await lab.waitFor(
           async () => {
             const w = await lab.view();
             return w.primary === target && w.vipOn === target ? w : null;
@@ -115,12 +115,13 @@ describe.sequential('PostgreSQL rack, live', () => {
         // the old primary streams from the new one by itself
         const healthy = await lab.waitHealthy(60_000, `old primary ${v.primary} streaming after switchover ${i + 1}`);
         expect(healthy.primary).toBe(target);
-        expect(describeView(after)).toMatch(new RegExp(`primary=${target}`));
         // dependents moved once: one stop on the old node, one start on the new one
         expect(opCount(lab, 'pooler', 'stop') - stops).toBe(1);
         expect(opCount(lab, 'pooler', 'start') - starts).toBe(1);
       }
     } finally {
+      // a failed iteration must not leave its move constraint to the scenarios after it
+      await lab.exec('node1', 'crm_resource', ['--clear', '-r', 'pgsqld-clone']).catch(() => undefined);
       const ledger = await writer.stop();
       const v = await lab.view();
       if (v.primary) {
@@ -136,7 +137,7 @@ describe.sequential('PostgreSQL rack, live', () => {
   });
 
   /** Power loss of the primary's node under load: fence through the box, promote, VIP, rejoin. */
-  async function primaryPowerLoss(label: string): Promise<{ crashed: NodeName; writer: Writer; ledger: Ledger }> {
+  async function primaryPowerLoss(label: string): Promise<{ crashed: NodeName; crashedAt: number; ledger: Ledger }> {
     const v = await lab.waitHealthy(90_000, `healthy before ${label}`);
     const crashed = v.primary;
     const survivor = other(crashed);
@@ -156,9 +157,8 @@ describe.sequential('PostgreSQL rack, live', () => {
     expect(fence.verified_by).toMatch(new RegExp(`^read off: bmc-${crashed}/chassis`));
     const ack = await writer.waitAckAfterReconnect(t0, 60_000);
     timings[`${label}FailoverS`] = Math.round((ack.t - t0) / 100) / 10;
-    const promotedAt = lab.journal().find((h) => h.id === fence.id)?.finished;
-    expect(promotedAt, 'the fence finished before writes resumed').toBeDefined();
-    expect(Date.parse(promotedAt as string)).toBeLessThanOrEqual(ack.t);
+    // never a write on the survivor before the box verified the crashed node off (NaN fails too)
+    expect(Date.parse(fence.finished ?? ''), 'the fence finished before writes resumed').toBeLessThanOrEqual(ack.t);
     const w = await lab.view(survivor);
     expect(w.primary).toBe(survivor);
     expect(w.vipOn).toBe(survivor);
@@ -168,13 +168,12 @@ describe.sequential('PostgreSQL rack, live', () => {
     expect(back.primary).toBe(survivor);
     expect(back.standbys).toEqual([crashed]);
     const ledger = await writer.stop();
-    return { crashed, writer, ledger };
+    return { crashed, crashedAt: t0, ledger };
   }
 
   it('primary-node power loss: fenced through the BMC (verified off), standby promoted, VIP moved, the crashed node rejoins by itself', async () => {
-    const t0 = Date.now();
-    const { ledger } = await primaryPowerLoss('loss1');
-    timings.loss1At = t0;
+    const { ledger, crashedAt } = await primaryPowerLoss('loss1');
+    timings.loss1At = crashedAt;
     const v = await lab.view();
     const lost = await lostAcks(lab, v.primary as NodeName, 'ledger_loss1', ledger);
     timings.loss1Lost = lost.length;
@@ -183,8 +182,9 @@ describe.sequential('PostgreSQL rack, live', () => {
 
   it('a second primary-node power loss the other way round within two minutes: the node fenced first can fence now', async () => {
     const first = timings.loss1At as number;
-    const { ledger, crashed } = await primaryPowerLoss('loss2');
-    expect(Date.now() - first).toBeLessThan(240_000);
+    const { ledger, crashed, crashedAt } = await primaryPowerLoss('loss2');
+    // the issue's case: the second power loss comes within two minutes of the first
+    expect(crashedAt - first).toBeLessThan(120_000);
     // the survivor of this loss is the node the box fenced in the first one
     const fences = lab.journal().filter((h) => h.action === 'reboot' && h.result === 'success');
     expect(fences.map((h) => h.target).slice(-2)).toEqual([other(crashed), crashed]);
