@@ -247,17 +247,30 @@ export function createArbitratorServiceWith(deps: ArbitratorDeps): ServiceFactor
       entities(): Entity[] {
         const s = arb?.snapshot();
         if (!s) return [];
-        return s.tickets.map((t) => ({
-          topic: `ticket/${t.name}`,
-          state: {
-            leader: t.leader,
-            term: t.term,
-            expires: t.expires,
-            last_change: t.lastChange,
-            mode: t.mode,
-            state: t.state,
-          },
-        }));
+        return s.tickets.map(
+          (t): Entity => ({
+            topic: `ticket/${t.name}`,
+            state: {
+              leader: t.leader,
+              term: t.term,
+              last_change: t.lastChange,
+              mode: t.mode,
+              state: t.state,
+            },
+            // the lease end moves with every renewal: not retained
+            volatile: { expires: t.expires },
+            ha: [
+              {
+                id: `ticket_${t.name}_leader`,
+                component: 'sensor',
+                name: `Ticket ${t.name} leader`,
+                value_template: '{{ value_json.leader }}',
+                icon: 'mdi:ticket-confirmation',
+                attributes: true,
+              },
+            ],
+          }),
+        );
       },
     };
     return service;

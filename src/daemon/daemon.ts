@@ -14,6 +14,7 @@ import { EventLog } from './events.js';
 import { type ServiceEntry, serviceEntries } from './registry.js';
 import type {
   ControlHandler,
+  DaemonPhase,
   DaemonStatus,
   DaemonView,
   Entity,
@@ -62,7 +63,7 @@ export class Daemon implements DaemonView {
   private readonly startedMono = performance.now();
   private stopping: Promise<void> | undefined;
   /** starting → ready (every service started) → stopping. Only "ready" admits new operations. */
-  private phase: 'starting' | 'ready' | 'stopping' = 'starting';
+  private current: DaemonPhase = 'starting';
 
   constructor(private readonly opts: DaemonOptions) {
     const cfg = opts.loaded.config;
@@ -134,22 +135,24 @@ export class Daemon implements DaemonView {
         throw new StartError(name, e);
       }
     }
-    if (this.phase === 'starting') this.phase = 'ready';
+    if (this.current === 'starting') this.current = 'ready';
     this.events.record('daemon', 'daemon.ready', `Daemon ready: ${this.status().overall}.`);
+    // the status feed publishes its retained state from here on (no "starting" flap on restart)
+    this.emitChange('daemon');
   }
 
   /** undefined when new operations are admitted, else the sentence to refuse them with. */
   admission(): string | undefined {
-    if (this.phase === 'ready') return undefined;
-    if (this.phase === 'starting')
+    if (this.current === 'ready') return undefined;
+    if (this.current === 'starting')
       return 'the daemon is starting: no operation is accepted until every service has started; retry in a few seconds';
     return 'the daemon is stopping: no new operation is accepted; retry against the restarted daemon';
   }
 
   /** Stops services in reverse order, each bounded by what is left of shutdown_timeout_s. */
   stop(): Promise<void> {
-    if (this.phase !== 'stopping') this.opts.log.info('draining: new operations are refused');
-    this.phase = 'stopping';
+    if (this.current !== 'stopping') this.opts.log.info('draining: new operations are refused');
+    this.current = 'stopping';
     this.stopping ??= this.doStop();
     return this.stopping;
   }
@@ -212,6 +215,10 @@ export class Daemon implements DaemonView {
       problems,
       services,
     };
+  }
+
+  phase(): DaemonPhase {
+    return this.current;
   }
 
   entities(): Entity[] {

@@ -19,16 +19,44 @@ export interface Health {
 }
 
 /**
- * An entity of the status feed: one retained MQTT topic `<base>/<topic>` carrying `state`, and
- * (later) one Home Assistant device/entity set. Keep names stable: they are a public contract.
+ * An entity of the status feed: one retained MQTT topic `<base>/<topic>` carrying `state`, and the
+ * Home Assistant entities read from it. Keep names stable: they are a public contract.
  */
 export interface Entity {
   /** Topic below the base topic, e.g. "fencing/node-a" or "ticket/db". */
   topic: string;
-  /** JSON-serialisable state, no secrets. */
+  /**
+   * JSON-serialisable state, no secrets. It is retained and republished only when it changes, so
+   * it carries no age, poll time or counter that moves on an idle box: those go in `volatile`.
+   */
   state: Record<string, unknown>;
-  /** Optional hints for Home Assistant discovery (component, device class, unit...). */
-  ha?: Record<string, unknown>;
+  /** Ages, poll times, counters: published with the periodic, non-retained `<base>/bridge/health`. */
+  volatile?: Record<string, unknown>;
+  /** The Home Assistant entities (MQTT discovery) that read this topic. */
+  ha?: HaEntity[];
+}
+
+/**
+ * One Home Assistant entity read from an Entity's topic; src/status/discovery.ts turns it into a
+ * retained discovery config. Only read-only components: the box takes no commands over MQTT.
+ */
+export interface HaEntity {
+  /** Unique within the box, [a-z0-9_-]: the discovery object id and the tail of the unique_id. */
+  id: string;
+  component: 'sensor' | 'binary_sensor';
+  /** Shown under the box's device; never starts with the device name. */
+  name: string;
+  /** Jinja template over value_json giving the state (binary_sensor: ON or OFF). */
+  value_template: string;
+  device_class?: string;
+  state_class?: 'measurement';
+  unit_of_measurement?: string;
+  /** Every value the template can give (sensor with device_class enum). */
+  options?: string[];
+  icon?: string;
+  entity_category?: 'diagnostic';
+  /** Expose the topic's JSON as the entity's attributes. */
+  attributes?: boolean;
 }
 
 /** A control API method: params come from the CLI as JSON, the result goes back as JSON. */
@@ -82,8 +110,12 @@ export interface DaemonStatus {
   services: ServiceStatus[];
 }
 
+export type DaemonPhase = 'starting' | 'ready' | 'stopping';
+
 export interface DaemonView {
   status(): DaemonStatus;
+  /** starting (services still starting) → ready → stopping; a view without phases is ready. */
+  phase?(): DaemonPhase;
   /** Every entity of every running service. */
   entities(): Entity[];
   /** Called with the service name whenever a service reports a change. */

@@ -17,7 +17,7 @@ import { PgRackSource } from './observer/pg-source.js';
 import { type PreflightResult, preflight } from './observer/preflight.js';
 import { simulatedRack } from './observer/simulated.js';
 import { buildSnapshot, type ObservedNode, rackEvents } from './observer/snapshot.js';
-import type { NodeProbe, RackSnapshot, RackSource } from './observer/types.js';
+import type { NodeProbe, NodeRole, RackSnapshot, RackSource } from './observer/types.js';
 
 export const SERVICE_NAME = 'pgsql';
 
@@ -65,9 +65,13 @@ export function preflightOptions(cfg: PgsqlConfig, to?: string): Parameters<type
   return { to, requireSync: cfg.require_sync, maxlagBytes: cfg.maxlag_bytes, maxlagSeconds: cfg.maxlag_s };
 }
 
+/** Every role a node can have (a Record, so a new role fails to compile here). */
+const NODE_ROLE_SET: Record<NodeRole, true> = { primary: true, standby: true, down: true, unknown: true };
+const NODE_ROLES = Object.keys(NODE_ROLE_SET);
+
 /**
- * The retained status-feed entities of a snapshot. Node topics carry no timestamp, so an idle rack
- * republishes nothing; pgsql/rack carries the poll time (a heartbeat of the observer).
+ * The retained status-feed entities of a snapshot. They carry no timestamp that moves on an idle
+ * rack (the poll time goes to the non-retained bridge/health), so an idle rack republishes nothing.
  */
 export function rackEntities(s: RackSnapshot): Entity[] {
   const simulated = s.source === 'simulated';
@@ -81,14 +85,25 @@ export function rackEntities(s: RackSnapshot): Entity[] {
         writable_primaries: s.writablePrimaries,
         candidate: s.candidate,
         simulated,
-        at: s.at,
       },
-      ha: {
-        component: 'sensor',
-        name: 'PostgreSQL primary',
-        value_template: '{{ value_json.primary }}',
-        icon: 'mdi:database',
-      },
+      volatile: { at: s.at },
+      ha: [
+        {
+          id: 'pgsql_primary',
+          component: 'sensor',
+          name: 'PostgreSQL primary',
+          value_template: "{{ value_json.primary if value_json.primary else 'none' }}",
+          icon: 'mdi:database',
+          attributes: true,
+        },
+        {
+          id: 'pgsql_rack_problem',
+          component: 'binary_sensor',
+          name: 'PostgreSQL rack problem',
+          device_class: 'problem',
+          value_template: "{{ 'OFF' if value_json.state == 'ok' else 'ON' }}",
+        },
+      ],
     },
     ...s.nodes.map(
       (n): Entity => ({
@@ -109,12 +124,39 @@ export function rackEntities(s: RackSnapshot): Entity[] {
           slots: n.slots.map((sl) => ({ name: sl.name, active: sl.active, retained_bytes: sl.retainedBytes })),
           simulated,
         },
-        ha: {
-          component: 'sensor',
-          name: `PostgreSQL ${n.name} role`,
-          value_template: '{{ value_json.role }}',
-          icon: 'mdi:database',
-        },
+        ha: [
+          {
+            id: `pgsql_${n.name}_role`,
+            component: 'sensor',
+            name: `PostgreSQL ${n.name} role`,
+            device_class: 'enum',
+            options: [...NODE_ROLES],
+            value_template: '{{ value_json.role }}',
+            icon: 'mdi:database',
+            attributes: true,
+          },
+          {
+            id: `pgsql_${n.name}_lag`,
+            component: 'sensor',
+            name: `PostgreSQL ${n.name} lag`,
+            device_class: 'data_size',
+            state_class: 'measurement',
+            unit_of_measurement: 'B',
+            // "None" is Home Assistant's "no value" (no primary to measure against)
+            value_template: "{{ value_json.lag_bytes if value_json.lag_bytes is not none else 'None' }}",
+            icon: 'mdi:database-arrow-right',
+          },
+          {
+            id: `pgsql_${n.name}_replay_delay`,
+            component: 'sensor',
+            name: `PostgreSQL ${n.name} replay delay`,
+            device_class: 'duration',
+            state_class: 'measurement',
+            unit_of_measurement: 's',
+            value_template: "{{ value_json.lag_seconds if value_json.lag_seconds is not none else 'None' }}",
+            icon: 'mdi:timer-sand',
+          },
+        ],
       }),
     ),
   ];

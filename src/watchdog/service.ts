@@ -197,20 +197,28 @@ class WatchdogService implements Service {
     return [
       {
         topic: 'watchdog',
+        // retained: what changes only when the watchdog's situation does; the feed age and the
+        // feed count move every feed period and go to the periodic bridge/health instead
         state: {
           mode: s.mode,
           device: s.device,
           timeout_s: s.timeout_s,
           feeding: s.feeding,
-          last_feed_age_s: s.last_feed_age_s,
           reason: s.reason,
           reason_code: s.reason_code,
         },
-        ha: {
-          component: 'binary_sensor',
-          device_class: 'problem',
-          value_template: '{{ "OFF" if value_json.feeding else "ON" }}',
-        },
+        volatile: { last_feed_age_s: s.last_feed_age_s, feeds: s.feeds },
+        ha: [
+          {
+            id: 'watchdog_feeding',
+            component: 'binary_sensor',
+            name: 'Watchdog feeding',
+            device_class: 'running',
+            value_template: "{{ 'ON' if value_json.feeding else 'OFF' }}",
+            icon: 'mdi:dog-service',
+            attributes: true,
+          },
+        ],
       },
     ];
   }
