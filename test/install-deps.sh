@@ -25,6 +25,9 @@ PKGS=(
   systemd
   # sd_notify tests: a Python AF_UNIX datagram listener stands in for $NOTIFY_SOCKET
   python3
+  # Home Assistant discovery test: HA renders value templates with Jinja2; the test renders ours
+  # with the real engine (Debian's /usr/bin/python3)
+  python3-jinja2
   # promtool: the real validator of the /metrics exposition format
   prometheus
 )

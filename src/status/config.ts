@@ -2,6 +2,37 @@ import { z } from 'zod';
 import { pathField, port, seconds, secretFile, serviceSwitches } from '../config/fields.js';
 import type { ConfigRule } from '../config/rules.js';
 
+export const bridgeConfigSchema = z
+  .strictObject({
+    url: z
+      .string()
+      .regex(/^(mqtts?|tcp|tls):\/\/[^/@\s]+$/, 'must be like mqtt://host:1883 (no credentials, no path)')
+      .meta({ description: 'External broker the embedded broker forwards the feed to (mqtt:// or mqtts://).' }),
+    client_id: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Client id on the external broker; default rackwitness-<box.name>-bridge.' }),
+    username: z.string().min(1).optional().meta({ description: 'User name on the external broker.' }),
+    password_file: secretFile('File holding the password on the external broker.').optional(),
+    ca_file: pathField('CA certificate (PEM) to verify an mqtts:// external broker.').optional(),
+    cert_file: pathField('Client certificate (PEM) for mutual TLS with the external broker.').optional(),
+    key_file: secretFile('Client private key (PEM) for mutual TLS with the external broker.').optional(),
+    keepalive_s: z.number().int().min(5).max(600).default(30).meta({
+      description:
+        'MQTT keepalive of the bridge connection. When the box dies without closing it, the external broker publishes the last will ("offline" on <base>/bridge/state) within 1.5 × keepalive.',
+    }),
+    reconnect_s: seconds(
+      'Delay between reconnection attempts while the external broker is unreachable.',
+      0.1,
+      600,
+    ).default(5),
+  })
+  .meta({
+    description:
+      'Bridge from the embedded broker to an external one: every publication of the box is forwarded, retained ones are replayed after a reconnect, and the bridge connection registers the last will, so an external broker sees the box go offline.',
+  });
+
 export const mqttConfigSchema = z
   .strictObject({
     enabled: z.boolean().default(true).meta({ description: 'Publish the status feed over MQTT.' }),
@@ -28,13 +59,31 @@ export const mqttConfigSchema = z
     connect_timeout_s: seconds('How long the first connection may take before start fails.', 0.5, 60).default(5),
     reconnect_min_s: seconds('First reconnect delay after the broker went away.', 0.1, 60).default(1),
     reconnect_max_s: seconds('Reconnect delay ceiling (exponential backoff).', 1, 600).default(30),
+    discovery: z
+      .strictObject({
+        enabled: z.boolean().default(true).meta({
+          description:
+            'Publish Home Assistant MQTT discovery configs (retained). Turning it off removes the configs published before.',
+        }),
+        prefix: z
+          .string()
+          .regex(/^[^#+\s]*[^/#+\s]$/, 'must be a topic without wildcards, spaces or a trailing slash')
+          .default('homeassistant')
+          .meta({ description: "Home Assistant's discovery prefix (its MQTT integration setting)." }),
+      })
+      .prefault({})
+      .meta({ description: 'Home Assistant MQTT discovery: one device for the box, read-only entities.' }),
     embedded: z
       .strictObject({
         host: z.string().min(1).default('127.0.0.1').meta({ description: 'Address the embedded broker binds.' }),
         port: port('Port of the embedded broker.').default(1883),
+        bridge: bridgeConfigSchema.optional(),
       })
       .prefault({})
-      .meta({ description: 'Embedded broker, used when no url is set.' }),
+      .meta({
+        description:
+          'Embedded broker, used when no url is set. It dies with the box, so on its own nobody sees "offline": configure bridge to forward the feed to an external broker that holds the last will.',
+      }),
   })
   .prefault({});
 
@@ -76,6 +125,26 @@ export const statusRules: ConfigRule[] = [
       (c.status.mqtt.cert_file === undefined) !== (c.status.mqtt.key_file === undefined)
         ? 'cert_file and key_file must be given together'
         : undefined,
+  },
+  {
+    id: 'status.mqtt.bridge-needs-embedded',
+    path: 'status.mqtt.embedded.bridge',
+    describe: 'A bridge belongs to the embedded broker: it is not used when url names an external broker.',
+    check: (c) =>
+      c.status.mqtt.embedded.bridge && c.status.mqtt.url !== undefined
+        ? 'a bridge is set but url is too: with url the box publishes to that broker directly (its last will already covers a dead box); remove one of them'
+        : undefined,
+  },
+  {
+    id: 'status.mqtt.bridge-tls-pair',
+    path: 'status.mqtt.embedded.bridge.key_file',
+    describe: "The bridge's client certificate and its key are given together.",
+    check: (c) => {
+      const b = c.status.mqtt.embedded.bridge;
+      return b && (b.cert_file === undefined) !== (b.key_file === undefined)
+        ? 'cert_file and key_file must be given together'
+        : undefined;
+    },
   },
   {
     id: 'status.port-clash',

@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import type { Config } from '../config/schema.js';
 import type { Health, Service, ServiceContext, ServiceFactory } from '../daemon/service.js';
 import { VERSION } from '../version.js';
-import { type EmbeddedBroker, startEmbeddedBroker } from './broker.js';
+import { type BridgeOptions, type EmbeddedBroker, startEmbeddedBroker } from './broker.js';
 import { startHttp } from './http.js';
 import { registerDaemonMetrics } from './metrics.js';
 import { MqttFeed } from './mqtt-feed.js';
@@ -24,8 +24,47 @@ export function configSummary(config: Config): Record<string, unknown> {
   return {
     box: config.box.name,
     sections,
-    mqtt: config.status.mqtt.url ?? `embedded ${config.status.mqtt.embedded.host}:${config.status.mqtt.embedded.port}`,
+    mqtt:
+      config.status.mqtt.url ??
+      `embedded ${config.status.mqtt.embedded.host}:${config.status.mqtt.embedded.port}${config.status.mqtt.embedded.bridge ? `, bridged to ${config.status.mqtt.embedded.bridge.url}` : ''}`,
+    discovery: config.status.mqtt.discovery.enabled ? config.status.mqtt.discovery.prefix : 'off',
     http: config.status.http.enabled ? `${config.status.http.host}:${config.status.http.port}` : 'off',
+  };
+}
+
+/** The bridge of the embedded broker: credentials read from their files, the will on bridge/state. */
+async function bridgeOptions(ctx: ServiceContext): Promise<BridgeOptions> {
+  const m = ctx.config.status.mqtt;
+  const b = m.embedded.bridge;
+  if (!b) throw new Error('status.mqtt.embedded.bridge: not configured');
+  const { readFile } = await import('node:fs/promises');
+  const read = async (key: string, file: string | undefined) => {
+    if (!file) return undefined;
+    try {
+      return await readFile(file);
+    } catch (e) {
+      throw new Error(
+        `status.mqtt.embedded.bridge.${key}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? e})`,
+      );
+    }
+  };
+  const password = (await read('password_file', b.password_file))?.toString('utf8').trim();
+  const ca = await read('ca_file', b.ca_file);
+  const cert = await read('cert_file', b.cert_file);
+  const key = await read('key_file', b.key_file);
+  return {
+    url: b.url,
+    clientId: b.client_id ?? `rackwitness-${ctx.config.box.name}-bridge`,
+    ...(b.username ? { username: b.username } : {}),
+    ...(password ? { password } : {}),
+    ...(ca ? { ca } : {}),
+    ...(cert ? { cert } : {}),
+    ...(key ? { key } : {}),
+    keepaliveS: b.keepalive_s,
+    reconnectS: b.reconnect_s,
+    connectTimeoutS: m.connect_timeout_s,
+    stateTopic: `${baseTopicOf(ctx.config)}/bridge/state`,
+    onChange: () => ctx.changed(),
   };
 }
 
@@ -61,7 +100,12 @@ export const createStatusService: ServiceFactory = (ctx: ServiceContext): Servic
               ...(password ? { password: await password } : {}),
             };
           } else {
-            broker = await startEmbeddedBroker(cfg.mqtt.embedded.host, cfg.mqtt.embedded.port, clientId);
+            broker = await startEmbeddedBroker(
+              cfg.mqtt.embedded.host,
+              cfg.mqtt.embedded.port,
+              clientId,
+              cfg.mqtt.embedded.bridge ? await bridgeOptions(ctx) : undefined,
+            );
             const host = broker.host === '0.0.0.0' ? '127.0.0.1' : broker.host;
             target = { url: `mqtt://${host}:${broker.port}`, ...broker.publisher };
           }
@@ -79,6 +123,7 @@ export const createStatusService: ServiceFactory = (ctx: ServiceContext): Servic
               services: ctx.daemon.status().services.map((s) => s.name),
             }),
             ctx.log,
+            { box: ctx.config.box.name, version: VERSION, stateDir: ctx.stateDir },
           );
           await feed.start();
         }
@@ -102,12 +147,20 @@ export const createStatusService: ServiceFactory = (ctx: ServiceContext): Servic
       offMetrics = undefined;
     },
     health(): Health {
-      return feed ? feed.health() : { state: 'ok' };
+      const h = feed ? feed.health() : { state: 'ok' as const };
+      const b = broker?.bridge;
+      if (h.state !== 'ok' || !b || b.connected) return h;
+      // the box runs, but monitoring on the external broker would not see it die
+      return {
+        state: 'degraded',
+        reason: `MQTT bridge to ${b.url} is not connected${b.lastError ? ` (${b.lastError})` : ''}; retrying every ${cfg.mqtt.embedded.bridge?.reconnect_s} s`,
+      };
     },
     snapshot() {
       return {
         mqtt: feed?.snapshot() ?? { enabled: false },
         embedded_broker: broker ? `${broker.host}:${broker.port}` : null,
+        ...(broker?.bridge ? { bridge: { ...broker.bridge } } : {}),
         http: httpAddress ?? null,
       };
     },
