@@ -1,7 +1,7 @@
 /**
  * Home Assistant MQTT discovery: the retained config messages that make the box one HA device
- * with read-only entities. Pure: entities in, topic → payload out; the feed publishes them and
- * clears (empty retained payload) every config it published before that is no longer wanted.
+ * with read-only entities. Pure: entities in, topic → payload out; the feed (mqtt-feed.ts) publishes
+ * them and clears (empty retained payload) every config it published before that is no longer wanted.
  *
  * Topic:   <prefix>/<component>/<node_id>/<object_id>/config   (ids restricted to [a-zA-Z0-9_-])
  * Payload: full key names (no abbreviations), state_topic = the entity's retained topic,
@@ -77,16 +77,4 @@ function payloadOf(
     device,
     origin,
   };
-}
-
-/**
- * What to publish to go from `before` (configs published earlier, possibly by an earlier run) to
- * `now`: changed or new configs, and an empty retained payload (HA: "remove") for every config
- * that is gone.
- */
-export function discoveryDiff(before: Map<string, string>, now: Map<string, string>): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  for (const topic of before.keys()) if (!now.has(topic)) out.push([topic, '']);
-  for (const [topic, payload] of now) if (before.get(topic) !== payload) out.push([topic, payload]);
-  return out;
 }
