@@ -126,9 +126,7 @@ export function decideFeed(s: GateSnapshot, o: GateOptions): GateDecision {
     if (reason !== undefined) return { feed: false, code: r.code, reason };
   }
   const n = s.gated.length;
-  return {
-    feed: true,
-    code: 'ok',
-    reason: `${n === 0 ? 'no gated services' : `all ${n} gated service(s) healthy`}, loop lag ${Math.round(s.lagMs)} ms`,
-  };
+  // no measured value in the sentence: it is retained status (MQTT) and must not move while all is
+  // well; the loop lag has its own field, metric and place in bridge/health
+  return { feed: true, code: 'ok', reason: n === 0 ? 'no gated services' : `all ${n} gated service(s) healthy` };
 }

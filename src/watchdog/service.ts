@@ -207,7 +207,7 @@ class WatchdogService implements Service {
           reason: s.reason,
           reason_code: s.reason_code,
         },
-        volatile: { last_feed_age_s: s.last_feed_age_s, feeds: s.feeds },
+        volatile: { last_feed_age_s: s.last_feed_age_s, feeds: s.feeds, loop_lag_ms: s.loop_lag_ms },
         ha: [
           {
             id: 'watchdog_feeding',

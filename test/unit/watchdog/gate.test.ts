@@ -39,7 +39,7 @@ const triggers: Record<string, GateSnapshot> = {
 describe('feed gate', () => {
   it('feeds when every source is fresh and every gated service healthy', () => {
     const d = decideFeed(healthy, opts);
-    expect(d).toEqual({ feed: true, code: 'ok', reason: 'all 2 gated service(s) healthy, loop lag 3 ms' });
+    expect(d).toEqual({ feed: true, code: 'ok', reason: 'all 2 gated service(s) healthy' });
   });
 
   it('has a triggering snapshot for every row, and each row stops the feed with its own reason', () => {
