@@ -62,6 +62,35 @@ describe('config loading', () => {
     expect(clash[0]).toMatch(/^status\.http\.port: .*embedded MQTT broker/);
   });
 
+  it('checks the MQTT discovery and bridge keys', () => {
+    const ok = loadConfigText(
+      'status:\n  mqtt:\n    embedded:\n      bridge: {url: "mqtt://broker:1883", keepalive_s: 10}\n',
+      '(inline)',
+      { env: {} },
+    ).config.status.mqtt;
+    expect(ok.discovery).toEqual({ enabled: true, prefix: 'homeassistant' });
+    expect(ok.embedded.bridge).toMatchObject({ url: 'mqtt://broker:1883', keepalive_s: 10, reconnect_s: 5 });
+    // a bridge only exists on the embedded broker
+    expect(
+      problemsOf('status:\n  mqtt:\n    url: mqtt://a:1883\n    embedded:\n      bridge: {url: "mqtt://b:1883"}\n'),
+    ).toEqual([expect.stringMatching(/^status\.mqtt\.embedded\.bridge: a bridge is set but url is too/)]);
+    expect(
+      problemsOf('status:\n  mqtt:\n    embedded:\n      bridge: {url: "mqtt://b:1883", cert_file: /etc/c.pem}\n'),
+    ).toEqual(['status.mqtt.embedded.bridge.key_file: cert_file and key_file must be given together']);
+    // credentials only from files, never in the URL; unknown keys named
+    expect(
+      problemsOf('status:\n  mqtt:\n    embedded:\n      bridge: {url: "mqtt://u:pw@b:1883", password: pw}\n'),
+    ).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^status\.mqtt\.embedded\.bridge\.url: /),
+        'status.mqtt.embedded.bridge.password: unknown key',
+      ]),
+    );
+    expect(problemsOf('status:\n  mqtt:\n    discovery: {prefix: "ha/#"}\n')).toEqual([
+      expect.stringMatching(/^status\.mqtt\.discovery\.prefix: must be a topic without wildcards/),
+    ]);
+  });
+
   it('applies env overrides over the file, typed by the schema', () => {
     const { config, fromEnv } = loadConfigText('box:\n  name: filebox\n', '(inline)', {
       env: {
