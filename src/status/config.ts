@@ -30,7 +30,7 @@ export const bridgeConfigSchema = z
   })
   .meta({
     description:
-      'Bridge from the embedded broker to an external one: every publication of the box is forwarded, retained ones are replayed after a reconnect, and the bridge connection registers the last will, so an external broker sees the box go offline.',
+      'Bridge from the embedded broker to an external one: every publication of the box is forwarded, retained ones are replayed after a reconnect, and the bridge connection registers the last will, so an external broker sees the box go offline. Start waits up to connect_timeout_s for the first connection, then goes on without it; the status service is degraded while the bridge is not connected.',
   });
 
 export const mqttConfigSchema = z
