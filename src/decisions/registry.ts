@@ -3,6 +3,7 @@
  * (`npm run docs`, or `rackwitness tables docs`), a golden test keeps that file current, and a test
  * runs `checkTable` over every entry. A new table is added here, and nowhere else needs to know.
  */
+import { voteTable } from '../arbitrator/vote.js';
 import { fencingTable, guardTable } from '../fencing/core.js';
 import { checkTable, type DecisionTable, tableMarkdown } from './table.js';
 
@@ -11,15 +12,15 @@ export interface RegisteredTable {
   readonly name: string;
   /** Source file of the rows, relative to the repository root. */
   readonly source: string;
-  /** The function that consults the table (shown in the docs). */
-  readonly consultedBy: string;
+  /** The functions that consult the table (shown in the docs). */
+  readonly consultedBy: readonly string[];
   readonly summary: string;
   readonly rowIds: readonly string[];
   markdown(): string;
   problems(): string[];
 }
 
-function entry<S, O>(table: DecisionTable<S, O>, source: string, consultedBy: string): RegisteredTable {
+function entry<S, O>(table: DecisionTable<S, O>, source: string, ...consultedBy: string[]): RegisteredTable {
   return {
     name: table.name,
     source,
@@ -34,6 +35,7 @@ function entry<S, O>(table: DecisionTable<S, O>, source: string, consultedBy: st
 export const TABLES: readonly RegisteredTable[] = [
   entry(fencingTable, 'src/fencing/core.ts', 'decide()'),
   entry(guardTable, 'src/fencing/core.ts', 'admit()'),
+  entry(voteTable, 'src/arbitrator/vote.ts', 'decide()', 'tick()'),
 ];
 
 /** Heading anchor of a table in docs/tables.md (GitHub's slug of the heading). */
@@ -60,7 +62,14 @@ export function tablesDocs(): string {
     '',
   ];
   for (const t of TABLES) {
-    out.push(`## ${t.name}`, '', `Rows in \`${t.source}\`, consulted by \`${t.consultedBy}\`.`, '', t.summary, '');
+    out.push(
+      `## ${t.name}`,
+      '',
+      `Rows in \`${t.source}\`, consulted by ${t.consultedBy.map((f) => `\`${f}\``).join(' and ')}.`,
+      '',
+      t.summary,
+      '',
+    );
     out.push(t.markdown());
   }
   return `${out.join('\n').replace(/\n+$/, '')}\n`;
