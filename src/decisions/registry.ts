@@ -5,6 +5,11 @@
  */
 import { voteTable } from '../arbitrator/vote.js';
 import { fencingTable, guardTable } from '../fencing/core.js';
+import { TRANSITION_TABLE } from '../pgsql/core/notify.js';
+import { REJOIN_TABLE } from '../pgsql/core/rejoin.js';
+import { BOOTSTRAP_TABLE } from '../pgsql/core/scores.js';
+import { STATE_TABLE } from '../pgsql/core/state.js';
+import { SWITCHOVER_TABLE } from '../pgsql/core/switchover.js';
 import { checkTable, type DecisionTable, tableMarkdown } from './table.js';
 
 /** One table as the docs and checks see it (the row types stay with the table's module). */
@@ -36,6 +41,11 @@ export const TABLES: readonly RegisteredTable[] = [
   entry(fencingTable, 'src/fencing/core.ts', 'decide()'),
   entry(guardTable, 'src/fencing/core.ts', 'admit()'),
   entry(voteTable, 'src/arbitrator/vote.ts', 'decide()', 'tick()'),
+  entry(STATE_TABLE, 'src/pgsql/core/state.ts', 'classifyInstance()'),
+  entry(TRANSITION_TABLE, 'src/pgsql/core/notify.ts', 'classifyTransition()'),
+  entry(SWITCHOVER_TABLE, 'src/pgsql/core/switchover.ts', 'checkSwitchover()'),
+  entry(REJOIN_TABLE, 'src/pgsql/core/rejoin.ts', 'decideRejoin()'),
+  entry(BOOTSTRAP_TABLE, 'src/pgsql/core/scores.ts', 'decideBootstrap()'),
 ];
 
 /** Heading anchor of a table in docs/tables.md (GitHub's slug of the heading). */

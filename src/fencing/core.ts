@@ -20,7 +20,7 @@
  * the box knows: the fence-race guard (refusals) and one-operation-per-target (join, wait,
  * cancel a pending power-on, run).
  */
-import { type DecisionTable, decideBy, type TableRow } from '../decisions/table.js';
+import { type ConstantRow, constantOutcomes, type DecisionTable, decideBy, type TableRow } from '../decisions/table.js';
 import type { DriverErrorKind, PowerState } from './driver.js';
 
 export const fenceActions = ['off', 'on', 'reboot', 'status'] as const;
@@ -502,8 +502,8 @@ export type Verdict =
   | 'run' // start the operation
   | 'run-beside'; // a read-only status next to a running power-on follow-up
 
-/** A guard row as written: its outcome is a constant verdict. */
-export type GuardRow = Omit<TableRow<GuardSnapshot, Verdict>, 'outcome' | 'phase'> & { readonly verdict: Verdict };
+/** A guard row as written: its outcome is a constant verdict (`out`). */
+export type GuardRow = ConstantRow<GuardSnapshot, Verdict>;
 
 export interface GuardDecision {
   row: string;
@@ -528,7 +528,7 @@ const guardRows: readonly GuardRow[] = [
     comment:
       'True fence race: the requester is itself being fenced right now by an earlier request. The first request wins.',
     when: (s) => guarded(s) && reqRun(s)?.stage === 'fence' && ['off', 'reboot'].includes(reqRun(s)?.action ?? ''),
-    verdict: 'refuse',
+    out: 'refuse',
     reason: (s) =>
       `refused: the request comes from ${s.requester}, which the box has been fencing for ${ago(s, reqRun(s)?.sinceMs)} (fence race: the first request won)`,
   },
@@ -537,7 +537,7 @@ const guardRows: readonly GuardRow[] = [
     comment:
       'The requester was just fenced and its power-on follow-up has not completed: it is off (or only just powered), so it cannot be asking.',
     when: (s) => guarded(s) && reqRun(s)?.stage === 'follow-up',
-    verdict: 'refuse',
+    out: 'refuse',
     reason: (s) =>
       `refused: the request comes from ${s.requester}, which the box fenced ${ago(s, reqPower(s)?.atMs)} ago and has not powered back on yet (power-on pending): a request cannot come from it`,
   },
@@ -546,7 +546,7 @@ const guardRows: readonly GuardRow[] = [
     comment:
       'The box verified the requester off, never saw it on again, and a fresh read says off: the request is spoofed, stale, or its address is misconfigured.',
     when: (s) => guarded(s) && s.requesterRead === 'off',
-    verdict: 'refuse',
+    out: 'refuse',
     reason: (s) =>
       `refused: the request comes from ${s.requester}'s address, but ${s.requester} reads off right now (last known ${reqPower(s)?.state ?? 'off'} since ${ago(s, reqPower(s)?.atMs)} ago): it cannot come from that node (spoofed, stale, or wrong addresses for ${s.requester})`,
   },
@@ -555,7 +555,7 @@ const guardRows: readonly GuardRow[] = [
     comment:
       'The box last knew the requester off. A node that sends requests is alive (powered on by hand, or a missed read), so read its power before deciding; never refuse on an old reading.',
     when: (s) => guarded(s) && reqPower(s)?.state === 'off' && s.requesterRead === undefined,
-    verdict: 'read-requester',
+    out: 'read-requester',
     reason: (s) =>
       `${s.requester} was last known off (${ago(s, reqPower(s)?.atMs)} ago); reading its power before deciding`,
   },
@@ -568,7 +568,7 @@ const guardRows: readonly GuardRow[] = [
       s.requesterRead !== 'unreadable' &&
       reqPower(s)?.how === 'powered-on' &&
       s.nowMs - (reqPower(s)?.atMs ?? 0) < s.requesterBootMs,
-    verdict: 'refuse',
+    out: 'refuse',
     reason: (s) =>
       `refused: the request comes from ${s.requester}, which the box powered on ${ago(s, reqPower(s)?.atMs)} ago; no node boots and rejoins that fast (requester_boot_s ${s.requesterBootMs / 1000} s)`,
   },
@@ -578,21 +578,21 @@ const guardRows: readonly GuardRow[] = [
     id: 'busy.idle',
     comment: 'Nothing runs on the target: run the operation.',
     when: (s) => tgtRun(s) === undefined,
-    verdict: 'run',
+    out: 'run',
     reason: (s) => `nothing runs on ${s.target}: starting ${s.action}`,
   },
   {
     id: 'busy.join',
     comment: 'The same action runs on the target and has not answered yet: share its answer (one set of requests).',
     when: (s) => tgtRun(s)?.stage === 'fence' && tgtRun(s)?.action === s.action,
-    verdict: 'join',
+    out: 'join',
     reason: (s) => `${s.action} of ${s.target} is already running: joining it`,
   },
   {
     id: 'busy.wait',
     comment: 'Another action runs on the target: wait for its answer, then decide again. Nothing interleaves.',
     when: (s) => tgtRun(s)?.stage === 'fence',
-    verdict: 'wait-answer',
+    out: 'wait-answer',
     reason: (s) => `${tgtRun(s)?.action} of ${s.target} is running: ${s.action} waits for it`,
   },
   {
@@ -600,7 +600,7 @@ const guardRows: readonly GuardRow[] = [
     comment:
       'Status while a power-on follow-up runs: read the real state now (read-only) instead of waiting out the boot delay.',
     when: (s) => s.action === 'status',
-    verdict: 'run-beside',
+    out: 'run-beside',
     reason: (s) => `a power-on of ${s.target} is pending: reading its state now`,
   },
   {
@@ -608,27 +608,24 @@ const guardRows: readonly GuardRow[] = [
     comment:
       'Off or reboot while a power-on follow-up runs: cancel the pending power-on, then run it afresh (it reads the real state; a reboot restarts the boot delay).',
     when: (s) => s.action === 'off' || s.action === 'reboot',
-    verdict: 'cancel-follow-up',
+    out: 'cancel-follow-up',
     reason: (s) => `${s.action} of ${s.target} cancels its pending power-on`,
   },
   {
     id: 'busy.follow-up-on',
     comment:
       'On while a power-on follow-up runs: wait for it (the boot delay must hold), then run; it then reads on, or switches on if the follow-up failed.',
-    verdict: 'wait-done',
+    out: 'wait-done',
     reason: (s) => `a power-on of ${s.target} is pending: on waits for it`,
   },
 ];
-
-const verdictOf = new Map(guardRows.map((r) => [r.id, r.verdict]));
 
 /** The request guard table (src/decisions/table.ts shape; docs/tables.md is generated from it). */
 export const guardTable: DecisionTable<GuardSnapshot, Verdict> = {
   name: 'Fence request guard',
   summary:
     "What happens to a new fence request, from what the box knows (src/fencing/fencer.ts builds the snapshot: who asks, what runs, the last power known of every node, the requester's fresh read, the time). The fence-race rows refuse only on positive knowledge that the requester cannot be alive; the busy rows keep one operation per target.",
-  rows: guardRows.map(({ verdict, ...r }) => ({ ...r, outcome: () => verdict })),
-  outcomeLabel: (row) => verdictOf.get(row.id) ?? '',
+  ...constantOutcomes(guardRows, (verdict) => verdict),
 };
 
 /** Picks the first matching guard row. Pure: `now` is in the snapshot. */
