@@ -10,6 +10,7 @@ import { REJOIN_TABLE } from '../pgsql/core/rejoin.js';
 import { BOOTSTRAP_TABLE } from '../pgsql/core/scores.js';
 import { STATE_TABLE } from '../pgsql/core/state.js';
 import { SWITCHOVER_TABLE } from '../pgsql/core/switchover.js';
+import { gateTable } from '../watchdog/gate.js';
 import { checkTable, type DecisionTable, tableMarkdown } from './table.js';
 
 /** One table as the docs and checks see it (the row types stay with the table's module). */
@@ -46,6 +47,7 @@ export const TABLES: readonly RegisteredTable[] = [
   entry(SWITCHOVER_TABLE, 'src/pgsql/core/switchover.ts', 'checkSwitchover()'),
   entry(REJOIN_TABLE, 'src/pgsql/core/rejoin.ts', 'decideRejoin()'),
   entry(BOOTSTRAP_TABLE, 'src/pgsql/core/scores.ts', 'decideBootstrap()'),
+  entry(gateTable, 'src/watchdog/gate.ts', 'decideFeed()'),
 ];
 
 /** Heading anchor of a table in docs/tables.md (GitHub's slug of the heading). */
