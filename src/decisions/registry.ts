@@ -5,6 +5,7 @@
  */
 import { voteTable } from '../arbitrator/vote.js';
 import { fencingTable, guardTable } from '../fencing/core.js';
+import { LOGIN_TABLE } from '../fencing/pdu-serial/apc-cli.js';
 import { TRANSITION_TABLE } from '../pgsql/core/notify.js';
 import { REJOIN_TABLE } from '../pgsql/core/rejoin.js';
 import { BOOTSTRAP_TABLE } from '../pgsql/core/scores.js';
@@ -48,6 +49,7 @@ export const TABLES: readonly RegisteredTable[] = [
   entry(REJOIN_TABLE, 'src/pgsql/core/rejoin.ts', 'decideRejoin()'),
   entry(BOOTSTRAP_TABLE, 'src/pgsql/core/scores.ts', 'decideBootstrap()'),
   entry(gateTable, 'src/watchdog/gate.ts', 'decideFeed()'),
+  entry(LOGIN_TABLE, 'src/fencing/pdu-serial/apc-cli.ts', 'login()'),
 ];
 
 /** Heading anchor of a table in docs/tables.md (GitHub's slug of the heading). */
