@@ -18,6 +18,7 @@ import {
   remainingMs,
   type TicketView,
   tick,
+  type VoteGuardVerdict,
 } from './vote.js';
 import {
   CMD,
@@ -425,16 +426,20 @@ export class Arbitrator {
     });
   }
 
-  private guardFor(t: TicketState): ((c: number) => { allow: boolean; reason: string }) | undefined {
+  /**
+   * The PostgreSQL guard's verdict on a vote request's sender, computed once before the table is
+   * consulted (one wall-clock reading, one read of the provider); undefined when the message is no
+   * vote request or the ticket is not guarded.
+   */
+  private guardVerdict(t: TicketState, m: Incoming): VoteGuardVerdict | undefined {
     const g = this.o.guard;
-    if (!g?.tickets.has(t.conf.name)) return undefined;
-    return (candidate) =>
-      guardVote({
-        candidateAddress: this.name(candidate),
-        now: Date.now(),
-        policy: g.policy,
-        lastKnownLsn: g.provider(),
-      });
+    if (m.cmd !== CMD.RVot || !g?.tickets.has(t.conf.name)) return undefined;
+    return guardVote({
+      candidateAddress: this.name(m.from),
+      now: Date.now(),
+      policy: g.policy,
+      lastKnownLsn: g.provider(),
+    });
   }
 
   private handle(t: TicketState, peer: PeerState, m: Incoming): void {
@@ -446,7 +451,7 @@ export class Arbitrator {
       timeoutMs: t.conf.timeoutMs,
       acquireAfterMs: t.conf.acquireAfterMs,
       name: this.name,
-      guard: this.guardFor(t),
+      guard: this.guardVerdict(t, m),
       startedAt: this.startedAt,
     });
     const before = t.view;

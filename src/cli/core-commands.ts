@@ -159,6 +159,24 @@ export function registerCoreCli(program: Command): void {
         if (!reportConfigError(e)) throw e;
       }
     });
+  const tables = program.command('tables').description('the decision tables: their rows, as docs or checked');
+  tables
+    .command('docs')
+    .description('print docs/tables.md (Markdown) generated from the rows of every decision table')
+    .action(async () => {
+      const { tablesDocs } = await import('../decisions/registry.js');
+      process.stdout.write(tablesDocs());
+    });
+  tables
+    .command('check')
+    .description('check every decision table is well formed (unique ids, comments, one catch-all per phase)')
+    .action(async () => {
+      const { TABLES } = await import('../decisions/registry.js');
+      const problems = TABLES.flatMap((t) => t.problems());
+      for (const p of problems) process.stderr.write(`${p}\n`);
+      if (problems.length > 0) process.exitCode = 1;
+      else process.stdout.write(`ok: ${TABLES.length} decision tables well formed\n`);
+    });
   void configPath;
 }
 

@@ -126,3 +126,21 @@ export function tableMarkdown<S, O>(table: DecisionTable<S, O>): string {
   }
   return `${lines.join('\n')}\n`;
 }
+
+/** A row written with a constant outcome `out` (the docs can print it in the outcome column). */
+export type ConstantRow<S, O> = Omit<TableRow<S, O>, 'outcome'> & { readonly out: O };
+
+/**
+ * Rows whose outcome is a constant, as table rows plus an `outcomeLabel` that prints each row's
+ * outcome with `label`: `{ name, summary, ...constantOutcomes(rows, label) }`.
+ */
+export function constantOutcomes<S, O>(
+  rows: readonly ConstantRow<S, O>[],
+  label: (out: O) => string,
+): Pick<DecisionTable<S, O>, 'rows' | 'outcomeLabel'> {
+  const labels = new Map(rows.map((r) => [r.id, label(r.out)]));
+  return {
+    rows: rows.map(({ out, ...r }) => ({ ...r, outcome: () => out })),
+    outcomeLabel: (row) => labels.get(row.id) ?? '',
+  };
+}

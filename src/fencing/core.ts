@@ -20,12 +20,14 @@
  * the box knows: the fence-race guard (refusals) and one-operation-per-target (join, wait,
  * cancel a pending power-on, run).
  */
+import { type ConstantRow, constantOutcomes, type DecisionTable, decideBy, type TableRow } from '../decisions/table.js';
 import type { DriverErrorKind, PowerState } from './driver.js';
 
 export const fenceActions = ['off', 'on', 'reboot', 'status'] as const;
 export type FenceAction = (typeof fenceActions)[number];
 
-export type Phase = 'read' | 'verify-off' | 'boot-wait' | 'verify-on' | 'level-failed';
+export const phases = ['read', 'verify-off', 'boot-wait', 'verify-on', 'level-failed'] as const;
+export type Phase = (typeof phases)[number];
 
 /** What the runner last saw of one plug of the current level. */
 export interface PlugView {
@@ -110,18 +112,11 @@ const unread = (s: Snapshot) =>
     .map((p) => `${p.device}/${p.plug}${p.readError ? ` (${p.readError})` : ''}`)
     .join(', ');
 
-export interface Row {
-  id: string;
-  phase: Phase;
-  /** Comment: why this row exists. */
-  comment: string;
-  when: (s: Snapshot) => boolean;
-  steps: (s: Snapshot) => Step[];
-  reason: (s: Snapshot) => string;
-}
+/** A row of the operation table: its outcome is the steps the runner carries out. */
+export type Row = TableRow<Snapshot, Step[]> & { readonly phase: Phase };
 
-/** The table. Within a phase, the first row whose `when` holds wins; the last row of each phase is its catch-all. */
-export const table: readonly Row[] = [
+/** The rows. Within a phase, the first row whose `when` holds wins; the last row of each phase is its catch-all. */
+const rows: readonly Row[] = [
   // ── read: learn the level's power state before acting ─────────────────────────────────────
   {
     id: 'read.after-answer',
@@ -129,7 +124,7 @@ export const table: readonly Row[] = [
     comment:
       'Fail closed: a reboot that has answered never starts a level again (no second answer, no other level switched).',
     when: (s) => isFollowUp(s),
-    steps: () => [{ do: 'finish', result: 'failed', verified: false }],
+    outcome: () => [{ do: 'finish', result: 'failed', verified: false }],
     reason: () => 'internal: a level read after the reboot was answered; nothing is switched',
   },
   {
@@ -138,7 +133,7 @@ export const table: readonly Row[] = [
     comment:
       'Never act blind: read every plug of the level first (off on an already-off plug is avoided, cycle never used).',
     when: (s) => !s.readDone,
-    steps: () => [{ do: 'read' }],
+    outcome: () => [{ do: 'read' }],
     reason: (s) => `reading the power state of ${lvl(s)}`,
   },
   {
@@ -146,7 +141,7 @@ export const table: readonly Row[] = [
     phase: 'read',
     comment: 'A plug whose state cannot be read cannot be verified later either: this level cannot fence.',
     when: (s) => !allRead(s),
-    steps: () => [{ do: 'phase', phase: 'level-failed' }],
+    outcome: () => [{ do: 'phase', phase: 'level-failed' }],
     reason: (s) => `${lvl(s)} failed: cannot read ${unread(s)}`,
   },
   {
@@ -154,7 +149,7 @@ export const table: readonly Row[] = [
     phase: 'read',
     comment: 'Status: the target is on when any plug of the level is on (a dual-PSU server runs on one).',
     when: (s) => s.action === 'status',
-    steps: (s) => [{ do: 'finish', result: 'success', power: allOff(s) ? 'off' : 'on', verified: true }],
+    outcome: (s) => [{ do: 'finish', result: 'success', power: allOff(s) ? 'off' : 'on', verified: true }],
     reason: (s) => `${lvl(s)} reads ${allOff(s) ? 'off' : 'on'}`,
   },
   {
@@ -162,7 +157,7 @@ export const table: readonly Row[] = [
     phase: 'read',
     comment: 'Off and every plug already reads off: off is verified without acting (fence_ipmilan "Already OFF").',
     when: (s) => s.action === 'off' && allOff(s),
-    steps: () => [{ do: 'finish', result: 'success', power: 'off', verified: true, note: 'already off' }],
+    outcome: () => [{ do: 'finish', result: 'success', power: 'off', verified: true, note: 'already off' }],
     reason: (s) => `every plug of ${lvl(s)} already reads off: off verified`,
   },
   {
@@ -171,7 +166,7 @@ export const table: readonly Row[] = [
     comment:
       'Reboot with reboot_power_on: never, and every plug already reads off: verified, done; the node stays off.',
     when: (s) => staysOff(s) && allOff(s),
-    steps: () => [
+    outcome: () => [
       { do: 'finish', result: 'success', power: 'off', verified: true, note: 'already off; reboot_power_on: never' },
     ],
     reason: (s) =>
@@ -183,7 +178,7 @@ export const table: readonly Row[] = [
     comment:
       'Reboot and every plug already reads off: off is verified, so answer the cluster now; the power-on follows after the boot delay.',
     when: (s) => s.action === 'reboot' && allOff(s),
-    steps: () => [
+    outcome: () => [
       { do: 'answer', result: 'success', power: 'off', verified: true, note: 'already off' },
       { do: 'phase', phase: 'boot-wait' },
     ],
@@ -195,7 +190,7 @@ export const table: readonly Row[] = [
     phase: 'read',
     comment: 'Off/reboot with some plug on: cut the plugs that are not off, then verify all of them.',
     when: (s) => isOffLike(s),
-    steps: (s) => [
+    outcome: (s) => [
       { do: 'phase', phase: 'verify-off' },
       { do: 'off', plugs: idx(s, 'not-off') },
     ],
@@ -206,15 +201,14 @@ export const table: readonly Row[] = [
     phase: 'read',
     comment: 'On and every plug already on: nothing to do.',
     when: (s) => s.action === 'on' && allOn(s),
-    steps: () => [{ do: 'finish', result: 'success', power: 'on', verified: true, note: 'already on' }],
+    outcome: () => [{ do: 'finish', result: 'success', power: 'on', verified: true, note: 'already on' }],
     reason: (s) => `every plug of ${lvl(s)} already reads on`,
   },
   {
     id: 'read.send-on',
     phase: 'read',
     comment: 'On with some plug off: switch on the plugs that are off, then verify.',
-    when: () => true,
-    steps: (s) => [
+    outcome: (s) => [
       { do: 'phase', phase: 'verify-on' },
       { do: 'on', plugs: idx(s, 'off') },
     ],
@@ -228,7 +222,7 @@ export const table: readonly Row[] = [
     comment:
       'Fail closed: only off and an unanswered reboot ever wait for power-off; an on, a status or an answered reboot here is never a success.',
     when: (s) => s.action === 'on' || s.action === 'status' || isFollowUp(s),
-    steps: () => [{ do: 'finish', result: 'failed', verified: false }],
+    outcome: () => [{ do: 'finish', result: 'failed', verified: false }],
     reason: () => 'internal: waiting for power-off in an on/status operation',
   },
   {
@@ -237,7 +231,7 @@ export const table: readonly Row[] = [
     comment:
       'A device definitely refused the off (auth, privilege, error code, no such plug): this level cannot fence.',
     when: (s) => anyRefused(s),
-    steps: () => [{ do: 'phase', phase: 'level-failed' }],
+    outcome: () => [{ do: 'phase', phase: 'level-failed' }],
     reason: (s) =>
       `${lvl(s)} failed: ${s.plugs
         .filter((p) => p.sendError)
@@ -249,7 +243,7 @@ export const table: readonly Row[] = [
     phase: 'verify-off',
     comment: 'Every plug read off after the request: the target is fenced (off).',
     when: (s) => s.readDone && s.action === 'off' && allOff(s),
-    steps: () => [{ do: 'finish', result: 'success', power: 'off', verified: true }],
+    outcome: () => [{ do: 'finish', result: 'success', power: 'off', verified: true }],
     reason: (s) => `every plug of ${lvl(s)} reads off: off verified`,
   },
   {
@@ -257,7 +251,7 @@ export const table: readonly Row[] = [
     phase: 'verify-off',
     comment: 'Reboot with reboot_power_on: never: every plug read off, so the fence is done and the node stays off.',
     when: (s) => s.readDone && staysOff(s) && allOff(s),
-    steps: () => [{ do: 'finish', result: 'success', power: 'off', verified: true, note: 'reboot_power_on: never' }],
+    outcome: () => [{ do: 'finish', result: 'success', power: 'off', verified: true, note: 'reboot_power_on: never' }],
     reason: (s) => `every plug of ${lvl(s)} reads off: off verified; the node stays off (reboot_power_on: never)`,
   },
   {
@@ -266,7 +260,7 @@ export const table: readonly Row[] = [
     comment:
       'Reboot: every plug read off, so the node is fenced: answer the cluster now (it needs the node off, not booted). Only now may the boot delay start.',
     when: (s) => s.readDone && allOff(s),
-    steps: () => [
+    outcome: () => [
       { do: 'answer', result: 'success', power: 'off', verified: true },
       { do: 'phase', phase: 'boot-wait' },
     ],
@@ -279,7 +273,7 @@ export const table: readonly Row[] = [
     comment:
       'The power timeout passed without every plug reading off (stuck relay, unreachable device): failure, never success.',
     when: (s) => s.deadlinePassed,
-    steps: () => [{ do: 'phase', phase: 'level-failed' }],
+    outcome: () => [{ do: 'phase', phase: 'level-failed' }],
     reason: (s) =>
       `${lvl(s)} failed: not every plug reached off within the power timeout (${s.plugs
         .filter((p) => p.state !== 'off')
@@ -291,8 +285,7 @@ export const table: readonly Row[] = [
     phase: 'verify-off',
     comment:
       'Not all off yet (or a read failed, or the off request timed out and may still act): read again after the poll interval.',
-    when: () => true,
-    steps: () => [{ do: 'poll' }],
+    outcome: () => [{ do: 'poll' }],
     reason: (s) => `${lvl(s)}: waiting for every plug to read off`,
   },
 
@@ -303,7 +296,7 @@ export const table: readonly Row[] = [
     comment:
       'Fail closed: the boot delay is only ever entered after a verified, answered off; anything else must not switch power on.',
     when: (s) => !isFollowUp(s),
-    steps: () => [{ do: 'finish', result: 'failed', verified: false }],
+    outcome: () => [{ do: 'finish', result: 'failed', verified: false }],
     reason: () => 'internal: boot delay without a verified off; nothing is switched on',
   },
   {
@@ -312,7 +305,7 @@ export const table: readonly Row[] = [
     comment:
       'A later off/reboot of the target cancelled the pending power-on before anything was switched on: the node stays off.',
     when: (s) => s.cancelled,
-    steps: () => [{ do: 'finish', result: 'cancelled', power: 'off', verified: false }],
+    outcome: () => [{ do: 'finish', result: 'cancelled', power: 'off', verified: false }],
     reason: () => 'pending power-on cancelled before it was sent; the node stays off',
   },
   {
@@ -321,15 +314,14 @@ export const table: readonly Row[] = [
     comment:
       'Wait the boot delay (> corosync token + consensus) so the node cannot rejoin before its fencing is acknowledged.',
     when: (s) => !s.deadlinePassed,
-    steps: () => [{ do: 'wait-boot' }],
+    outcome: () => [{ do: 'wait-boot' }],
     reason: () => 'off verified and answered; waiting the boot delay before power-on',
   },
   {
     id: 'boot.power-on',
     phase: 'boot-wait',
     comment: 'Boot delay over: switch every plug of the level that verified off back on.',
-    when: () => true,
-    steps: (s) => [
+    outcome: (s) => [
       { do: 'phase', phase: 'verify-on' },
       { do: 'on', plugs: idx(s, 'all') },
     ],
@@ -343,7 +335,7 @@ export const table: readonly Row[] = [
     comment:
       'Fail closed: only on and an answered reboot ever wait for power-on; an off, a status or an unanswered reboot here is never a success.',
     when: (s) => s.action === 'off' || s.action === 'status' || (s.action === 'reboot' && !s.offVerified),
-    steps: () => [{ do: 'finish', result: 'failed', verified: false }],
+    outcome: () => [{ do: 'finish', result: 'failed', verified: false }],
     reason: () => 'internal: waiting for power-on without a verified off; not reported as fenced',
   },
   {
@@ -352,7 +344,7 @@ export const table: readonly Row[] = [
     comment:
       'A later off/reboot cancelled the follow-up after the on was sent: stop here; the new request reads the real state and cuts power again.',
     when: (s) => isFollowUp(s) && s.cancelled,
-    steps: () => [{ do: 'finish', result: 'cancelled', verified: false }],
+    outcome: () => [{ do: 'finish', result: 'cancelled', verified: false }],
     reason: () => 'power-on cancelled after it was sent; the next request reads the real state',
   },
   {
@@ -361,7 +353,7 @@ export const table: readonly Row[] = [
     comment:
       'Follow-up whose power-on was refused: the power-on failed (loudly), the node stays off; the fence answer already given stands.',
     when: (s) => isFollowUp(s) && anyRefused(s),
-    steps: () => [
+    outcome: () => [
       { do: 'finish', result: 'failed', power: 'off', verified: false, note: 'power-on refused after a verified off' },
     ],
     reason: (s) => `power-on of ${lvl(s)} was refused; the node stays off (its fence answer stands)`,
@@ -371,7 +363,7 @@ export const table: readonly Row[] = [
     phase: 'verify-on',
     comment: 'On refused by a device: this level cannot switch the target on.',
     when: (s) => anyRefused(s),
-    steps: () => [{ do: 'phase', phase: 'level-failed' }],
+    outcome: () => [{ do: 'phase', phase: 'level-failed' }],
     reason: (s) => `${lvl(s)} failed: a device refused power-on`,
   },
   {
@@ -379,7 +371,7 @@ export const table: readonly Row[] = [
     phase: 'verify-on',
     comment: 'Every plug reads on: on (or the power-on follow-up of a reboot) done.',
     when: (s) => s.readDone && allOn(s),
-    steps: (s) => [
+    outcome: (s) => [
       { do: 'finish', result: 'success', power: 'on', verified: true, note: s.offVerified ? 'rebooted' : undefined },
     ],
     reason: (s) =>
@@ -391,7 +383,7 @@ export const table: readonly Row[] = [
     comment:
       'Follow-up whose power-on never showed within the power timeout: the power-on failed (loudly); the fence answer already given stands.',
     when: (s) => isFollowUp(s) && s.deadlinePassed,
-    steps: () => [
+    outcome: () => [
       { do: 'finish', result: 'failed', verified: false, note: 'power-on not verified after a verified off' },
     ],
     reason: (s) => `power-on of ${lvl(s)} was not seen within the power timeout (the fence answer stands)`,
@@ -401,15 +393,14 @@ export const table: readonly Row[] = [
     phase: 'verify-on',
     comment: 'On never showed within the power timeout: this level failed.',
     when: (s) => s.deadlinePassed,
-    steps: () => [{ do: 'phase', phase: 'level-failed' }],
+    outcome: () => [{ do: 'phase', phase: 'level-failed' }],
     reason: (s) => `${lvl(s)} failed: not every plug reached on within the power timeout`,
   },
   {
     id: 'on.poll',
     phase: 'verify-on',
     comment: 'Not all on yet: read again after the poll interval.',
-    when: () => true,
-    steps: () => [{ do: 'poll' }],
+    outcome: () => [{ do: 'poll' }],
     reason: (s) => `${lvl(s)}: waiting for every plug to read on`,
   },
 
@@ -420,7 +411,7 @@ export const table: readonly Row[] = [
     comment:
       'Fail closed: after the answer, no other level is ever switched (on or off); the follow-up failed, the answer stands.',
     when: (s) => isFollowUp(s),
-    steps: () => [{ do: 'finish', result: 'failed', verified: false }],
+    outcome: () => [{ do: 'finish', result: 'failed', verified: false }],
     reason: (s) => `power-on follow-up failed at ${lvl(s)}; no other level is switched`,
   },
   {
@@ -428,26 +419,32 @@ export const table: readonly Row[] = [
     phase: 'level-failed',
     comment: 'Another level is configured (e.g. the PDU outlets after the BMC): try it from its first read.',
     when: (s) => s.level + 1 < s.levels,
-    steps: () => [{ do: 'next-level' }],
+    outcome: () => [{ do: 'next-level' }],
     reason: (s) => `${lvl(s)} failed; trying level ${s.level + 2}/${s.levels}`,
   },
   {
     id: 'level.exhausted',
     phase: 'level-failed',
     comment: 'No level left: the operation failed. Never reported as fenced.',
-    when: () => true,
-    steps: () => [{ do: 'finish', result: 'failed', verified: false }],
+    outcome: () => [{ do: 'finish', result: 'failed', verified: false }],
     reason: (s) => `every level failed (${s.levels} tried)`,
   },
 ];
 
+/** The operation table (src/decisions/table.ts shape; docs/tables.md is generated from it). */
+export const fencingTable: DecisionTable<Snapshot, Step[]> = {
+  name: 'Fencing operation',
+  summary:
+    'One fence operation (off, on, reboot, status) as a state machine over the plugs of one level: the runner (src/fencing/runner.ts) builds a snapshot of what it last read and sent, carries out the steps of the matching row, and asks again. Success only ever comes from plugs read in the state asked for.',
+  phases,
+  phaseOf: (s) => s.phase,
+  rows,
+};
+
 /** Picks the first row of the snapshot's phase that matches. Pure. */
 export function decide(s: Snapshot): Decision {
-  for (const row of table) {
-    if (row.phase === s.phase && row.when(s)) return { row: row.id, steps: row.steps(s), reason: row.reason(s) };
-  }
-  // unreachable: every phase ends with a catch-all row (checked by the tests)
-  throw new Error(`fencing table has no row for phase ${s.phase}`);
+  const d = decideBy(fencingTable, s);
+  return { row: d.row, steps: d.outcome, reason: d.reason };
 }
 
 // ══ The request guard: what happens to a new request, from what the box knows ══════════════════
@@ -505,13 +502,8 @@ export type Verdict =
   | 'run' // start the operation
   | 'run-beside'; // a read-only status next to a running power-on follow-up
 
-export interface GuardRow {
-  id: string;
-  comment: string;
-  when: (s: GuardSnapshot) => boolean;
-  verdict: Verdict;
-  reason: (s: GuardSnapshot) => string;
-}
+/** A guard row as written: its outcome is a constant verdict (`out`). */
+export type GuardRow = ConstantRow<GuardSnapshot, Verdict>;
 
 export interface GuardDecision {
   row: string;
@@ -528,15 +520,15 @@ const tgtRun = (s: GuardSnapshot) => s.running[s.target];
 const ago = (s: GuardSnapshot, at: number | undefined) =>
   at === undefined ? '?' : `${Math.max(0, (s.nowMs - at) / 1000).toFixed(1)} s`;
 
-/** The guard table. The first row whose `when` holds wins; the last row is the catch-all. */
-export const guardTable: readonly GuardRow[] = [
+/** The guard rows. The first row whose `when` holds wins; the last row is the catch-all. */
+const guardRows: readonly GuardRow[] = [
   // ── fence race: refuse only what the box positively knows cannot come from a live node ──────
   {
     id: 'guard.requester-being-fenced',
     comment:
       'True fence race: the requester is itself being fenced right now by an earlier request. The first request wins.',
     when: (s) => guarded(s) && reqRun(s)?.stage === 'fence' && ['off', 'reboot'].includes(reqRun(s)?.action ?? ''),
-    verdict: 'refuse',
+    out: 'refuse',
     reason: (s) =>
       `refused: the request comes from ${s.requester}, which the box has been fencing for ${ago(s, reqRun(s)?.sinceMs)} (fence race: the first request won)`,
   },
@@ -545,7 +537,7 @@ export const guardTable: readonly GuardRow[] = [
     comment:
       'The requester was just fenced and its power-on follow-up has not completed: it is off (or only just powered), so it cannot be asking.',
     when: (s) => guarded(s) && reqRun(s)?.stage === 'follow-up',
-    verdict: 'refuse',
+    out: 'refuse',
     reason: (s) =>
       `refused: the request comes from ${s.requester}, which the box fenced ${ago(s, reqPower(s)?.atMs)} ago and has not powered back on yet (power-on pending): a request cannot come from it`,
   },
@@ -554,7 +546,7 @@ export const guardTable: readonly GuardRow[] = [
     comment:
       'The box verified the requester off, never saw it on again, and a fresh read says off: the request is spoofed, stale, or its address is misconfigured.',
     when: (s) => guarded(s) && s.requesterRead === 'off',
-    verdict: 'refuse',
+    out: 'refuse',
     reason: (s) =>
       `refused: the request comes from ${s.requester}'s address, but ${s.requester} reads off right now (last known ${reqPower(s)?.state ?? 'off'} since ${ago(s, reqPower(s)?.atMs)} ago): it cannot come from that node (spoofed, stale, or wrong addresses for ${s.requester})`,
   },
@@ -563,7 +555,7 @@ export const guardTable: readonly GuardRow[] = [
     comment:
       'The box last knew the requester off. A node that sends requests is alive (powered on by hand, or a missed read), so read its power before deciding; never refuse on an old reading.',
     when: (s) => guarded(s) && reqPower(s)?.state === 'off' && s.requesterRead === undefined,
-    verdict: 'read-requester',
+    out: 'read-requester',
     reason: (s) =>
       `${s.requester} was last known off (${ago(s, reqPower(s)?.atMs)} ago); reading its power before deciding`,
   },
@@ -576,7 +568,7 @@ export const guardTable: readonly GuardRow[] = [
       s.requesterRead !== 'unreadable' &&
       reqPower(s)?.how === 'powered-on' &&
       s.nowMs - (reqPower(s)?.atMs ?? 0) < s.requesterBootMs,
-    verdict: 'refuse',
+    out: 'refuse',
     reason: (s) =>
       `refused: the request comes from ${s.requester}, which the box powered on ${ago(s, reqPower(s)?.atMs)} ago; no node boots and rejoins that fast (requester_boot_s ${s.requesterBootMs / 1000} s)`,
   },
@@ -586,21 +578,21 @@ export const guardTable: readonly GuardRow[] = [
     id: 'busy.idle',
     comment: 'Nothing runs on the target: run the operation.',
     when: (s) => tgtRun(s) === undefined,
-    verdict: 'run',
+    out: 'run',
     reason: (s) => `nothing runs on ${s.target}: starting ${s.action}`,
   },
   {
     id: 'busy.join',
     comment: 'The same action runs on the target and has not answered yet: share its answer (one set of requests).',
     when: (s) => tgtRun(s)?.stage === 'fence' && tgtRun(s)?.action === s.action,
-    verdict: 'join',
+    out: 'join',
     reason: (s) => `${s.action} of ${s.target} is already running: joining it`,
   },
   {
     id: 'busy.wait',
     comment: 'Another action runs on the target: wait for its answer, then decide again. Nothing interleaves.',
     when: (s) => tgtRun(s)?.stage === 'fence',
-    verdict: 'wait-answer',
+    out: 'wait-answer',
     reason: (s) => `${tgtRun(s)?.action} of ${s.target} is running: ${s.action} waits for it`,
   },
   {
@@ -608,7 +600,7 @@ export const guardTable: readonly GuardRow[] = [
     comment:
       'Status while a power-on follow-up runs: read the real state now (read-only) instead of waiting out the boot delay.',
     when: (s) => s.action === 'status',
-    verdict: 'run-beside',
+    out: 'run-beside',
     reason: (s) => `a power-on of ${s.target} is pending: reading its state now`,
   },
   {
@@ -616,21 +608,28 @@ export const guardTable: readonly GuardRow[] = [
     comment:
       'Off or reboot while a power-on follow-up runs: cancel the pending power-on, then run it afresh (it reads the real state; a reboot restarts the boot delay).',
     when: (s) => s.action === 'off' || s.action === 'reboot',
-    verdict: 'cancel-follow-up',
+    out: 'cancel-follow-up',
     reason: (s) => `${s.action} of ${s.target} cancels its pending power-on`,
   },
   {
     id: 'busy.follow-up-on',
     comment:
       'On while a power-on follow-up runs: wait for it (the boot delay must hold), then run; it then reads on, or switches on if the follow-up failed.',
-    when: () => true,
-    verdict: 'wait-done',
+    out: 'wait-done',
     reason: (s) => `a power-on of ${s.target} is pending: on waits for it`,
   },
 ];
 
+/** The request guard table (src/decisions/table.ts shape; docs/tables.md is generated from it). */
+export const guardTable: DecisionTable<GuardSnapshot, Verdict> = {
+  name: 'Fence request guard',
+  summary:
+    "What happens to a new fence request, from what the box knows (src/fencing/fencer.ts builds the snapshot: who asks, what runs, the last power known of every node, the requester's fresh read, the time). The fence-race rows refuse only on positive knowledge that the requester cannot be alive; the busy rows keep one operation per target.",
+  ...constantOutcomes(guardRows, (verdict) => verdict),
+};
+
 /** Picks the first matching guard row. Pure: `now` is in the snapshot. */
 export function admit(s: GuardSnapshot): GuardDecision {
-  for (const row of guardTable) if (row.when(s)) return { row: row.id, verdict: row.verdict, reason: row.reason(s) };
-  throw new Error('guard table has no catch-all row');
+  const d = decideBy(guardTable, s);
+  return { row: d.row, verdict: d.outcome, reason: d.reason };
 }

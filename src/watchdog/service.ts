@@ -18,7 +18,7 @@ import { createStatusLeds, ledStateFor, type StatusLeds } from '../board/leds.js
 import type { Entity, Health, Service, ServiceContext } from '../daemon/service.js';
 import { effectiveWatchdogConfig, type WatchdogConfig } from './config.js';
 import { readWatchdogSysfs, sysfsNameFor, WatchdogDevice, type WatchdogSysfsInfo } from './device.js';
-import { decideFeed, type GateCode, type GateDecision, gateRules } from './gate.js';
+import { decideFeed, type GateCode, type GateDecision, withholdCodes } from './gate.js';
 import { lastHeartbeat } from './heartbeat.js';
 import { sdNotify, systemdWatchdogUsec } from './sd-notify.js';
 
@@ -525,7 +525,7 @@ class WatchdogService implements Service {
       },
     });
     // an enum gauge: one series per code, always present, so a change of reason is no new series
-    const codes = ['ok', ...gateRules.map((r) => r.code), 'not-started', 'write-failed'] as const;
+    const codes = ['ok', ...withholdCodes, 'not-started', 'write-failed'] as const;
     new Gauge({
       name: 'rackwitness_watchdog_feed_reason',
       help: '1 for the gate code that decided the last feed (ok, or why feeding is withheld), 0 for the others.',

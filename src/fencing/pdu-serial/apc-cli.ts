@@ -4,6 +4,7 @@
  * lines) are exported for unit tests; the dialogue runs over an Exchange.
  */
 import type { Logger } from 'pino';
+import { type DecisionTable, decideBy, type TableRow } from '../../decisions/table.js';
 import { DriverError, type DriverErrorKind, type PowerState } from '../driver.js';
 import type { Exchange, Matcher } from './exchange.js';
 import type { Frame } from './framer.js';
@@ -19,25 +20,138 @@ export function classifyPrompt(text: string): PromptClass {
   return 'other';
 }
 
+/** What the login dialogue last sent, whose answer the console shows now. */
+export type LoginSent = 'nothing' | 'enter' | 'clear' | 'user' | 'password';
+
 /**
- * The login state machine, one row per situation found after pressing ENTER. Each row: what the
- * console shows -> what we send -> what we expect next (comment = why).
+ * The login dialogue's snapshot: what the console shows after what we last sent, and the
+ * counters. `shows` is "none" before the first ENTER and after an ENTER that got no prompt in time.
  */
-export const LOGIN_TABLE: ReadonlyArray<{
-  shows: PromptClass;
-  send: 'user' | 'password' | 'enter' | 'none' | 'fail';
-  note: string;
-}> = [
-  { shows: 'user', send: 'user', note: 'normal case: console idle, asks for the user name' },
+export interface LoginSnapshot {
+  readonly shows: PromptClass | 'none';
+  /** The prompt's text (for the error naming an unexpected prompt). */
+  readonly text: string;
+  readonly sent: LoginSent;
+  /** ENTERs sent to wake the console, and the bound (wake_attempts). */
+  readonly wakes: number;
+  readonly wakeAttempts: number;
+  /** User Name prompts answered so far. */
+  readonly userPrompts: number;
+  /** The user name (for the auth error; never the password). */
+  readonly user: string;
+}
+
+export type LoginStep =
+  | { do: 'wake' } // send ENTER, wait for a prompt (login_timeout / wake_attempts)
+  | { do: 'clear' } // send an empty password to end a half-finished login
+  | { do: 'send-user' }
+  | { do: 'send-password' } // the secret: never logged
+  | { do: 'done'; reused: boolean } // at the CLI prompt
+  | { do: 'fail'; kind: DriverErrorKind } // the reason is the error message
+  | { do: 'rethrow-timeout' }; // the last ENTER's own timeout error
+
+const unanswered = (s: LoginSnapshot) => s.shows === 'none' || s.shows === 'other';
+const loginRefused = (s: LoginSnapshot) => `login as "${s.user}" refused (wrong user name or password)`;
+
+const loginRows: readonly TableRow<LoginSnapshot, LoginStep>[] = [
   {
-    shows: 'password',
-    send: 'enter',
-    note: 'a previous login stopped half-way: an empty password fails it, then User Name comes back',
+    id: 'login.wake-timeout',
+    comment: 'The last allowed ENTER got no prompt in time: the console is silent; fail with that timeout.',
+    when: (s) => s.sent === 'enter' && s.shows === 'none' && s.wakes >= s.wakeAttempts,
+    outcome: () => ({ do: 'rethrow-timeout' }),
+    reason: (s) => `console did not answer the last of ${s.wakes} x ENTER`,
   },
-  { shows: 'cli', send: 'none', note: 'a previous session was left logged in: use it (logged), log out at the end' },
-  { shows: 'menu', send: 'fail', note: 'menu-mode firmware (AOS v2/v3) is not supported: refuse rather than guess' },
-  { shows: 'other', send: 'enter', note: 'unknown text: press ENTER again (bounded by wake_attempts)' },
+  {
+    id: 'login.no-password-prompt',
+    comment:
+      'The user name was not followed by a password prompt: not the AOS dialogue we know; refuse rather than guess.',
+    when: (s) => s.sent === 'user' && s.shows !== 'password',
+    outcome: () => ({ do: 'fail', kind: 'protocol' }),
+    reason: (s) => `expected the password prompt after the user name, got ${JSON.stringify(s.text)}`,
+  },
+  {
+    id: 'login.send-password',
+    comment: 'Password prompt after the user name: send the password (never logged).',
+    when: (s) => s.sent === 'user',
+    outcome: () => ({ do: 'send-password' }),
+    reason: () => 'sending the password',
+  },
+  {
+    id: 'login.refused',
+    comment: 'User Name comes back right after the password: the console refused the login (auth).',
+    when: (s) => s.sent === 'password' && s.shows === 'user',
+    outcome: () => ({ do: 'fail', kind: 'auth' }),
+    reason: loginRefused,
+  },
+  {
+    id: 'login.password-again',
+    comment: 'The empty password that ends a half-finished login was answered by a password prompt again: stuck.',
+    when: (s) => s.sent === 'clear' && s.shows === 'password',
+    outcome: () => ({ do: 'fail', kind: 'protocol' }),
+    reason: () => 'console keeps asking for a password',
+  },
+  {
+    id: 'login.wake-exhausted',
+    comment: 'No login or command prompt after wake_attempts ENTERs (unknown text only): give up (timeout).',
+    when: (s) => unanswered(s) && s.wakes >= s.wakeAttempts,
+    outcome: () => ({ do: 'fail', kind: 'timeout' }),
+    reason: (s) => `console did not show a login or command prompt after ${s.wakes} x ENTER`,
+  },
+  {
+    id: 'login.wake',
+    comment: 'Nothing shown yet, or unknown text: press ENTER (again), bounded by wake_attempts.',
+    when: unanswered,
+    outcome: () => ({ do: 'wake' }),
+    reason: (s) => `pressing ENTER (${s.wakes + 1}/${s.wakeAttempts})`,
+  },
+  {
+    id: 'login.cli',
+    comment:
+      'The CLI prompt: logged in; when no login was needed, a previous session was left logged in: use it (logged), log out at the end.',
+    when: (s) => s.shows === 'cli',
+    outcome: (s) => ({ do: 'done', reused: s.userPrompts === 0 }),
+    reason: (s) =>
+      s.userPrompts === 0
+        ? 'console was still logged in (previous session left open); reusing it'
+        : 'logged in to the console',
+  },
+  {
+    id: 'login.menu',
+    comment: 'Menu-mode firmware (AOS v2/v3): not supported; refuse (protocol) rather than guess.',
+    when: (s) => s.shows === 'menu',
+    outcome: () => ({ do: 'fail', kind: 'protocol' }),
+    reason: () => 'console shows a menu prompt (AOS v2/v3 menu firmware): only the AOS v5+ CLI is supported',
+  },
+  {
+    id: 'login.clear-password',
+    comment:
+      'A previous login stopped half-way at the password: an empty password fails it, then User Name comes back.',
+    when: (s) => s.shows === 'password',
+    outcome: () => ({ do: 'clear' }),
+    reason: () => 'console was waiting for a password; clearing the half-finished login',
+  },
+  {
+    id: 'login.user-refused-thrice',
+    comment: 'A third User Name prompt in one login: the user name or password is refused (auth); never loop.',
+    when: (s) => s.userPrompts >= 2,
+    outcome: () => ({ do: 'fail', kind: 'auth' }),
+    reason: loginRefused,
+  },
+  {
+    id: 'login.send-user',
+    comment: 'The User Name prompt (the normal case: console idle): send the user name, expect the password prompt.',
+    outcome: () => ({ do: 'send-user' }),
+    reason: (s) => `logging in as "${s.user}"`,
+  },
 ];
+
+/** The console login dialogue (src/decisions/table.ts shape; docs/tables.md is generated from it). */
+export const LOGIN_TABLE: DecisionTable<LoginSnapshot, LoginStep> = {
+  name: 'APC serial console login',
+  summary:
+    "The pdu-serial driver's login to an APC console (AOS v5+ CLI): after each thing it sends, the prompt the console shows (and the counters) decide what to send next, whatever state the previous user left the console in. login() in the same file carries out the steps; a failure's reason is the driver error's message.",
+  rows: loginRows,
+};
 
 export interface ResultCode {
   code: string;
@@ -130,67 +244,56 @@ export async function withApcSession<T>(ex: Exchange, o: ApcCliOptions, body: ()
 }
 
 export async function login(ex: Exchange, o: ApcCliOptions): Promise<void> {
-  let prompt: PromptClass | undefined;
-  let attempts = 0;
-  let sawUserPrompt = 0;
+  let s: LoginSnapshot = {
+    shows: 'none',
+    text: '',
+    sent: 'nothing',
+    wakes: 0,
+    wakeAttempts: o.wakeAttempts,
+    userPrompts: 0,
+    user: o.user,
+  };
+  let wakeTimeout: DriverError | undefined;
+  const saw = (f: Frame, sent: LoginSent, more: Partial<LoginSnapshot> = {}): LoginSnapshot => ({
+    ...s,
+    ...more,
+    shows: classifyPrompt(f.text),
+    text: f.text,
+    sent,
+  });
   for (;;) {
-    if (prompt === undefined || prompt === 'other') {
-      if (attempts >= o.wakeAttempts)
-        throw new DriverError(
-          'timeout',
-          o.device,
-          `console did not show a login or command prompt after ${attempts} x ENTER`,
-        );
-      attempts++;
-      try {
-        const f = await ex.request('\r', nextPrompt, o.loginTimeoutMs / o.wakeAttempts, 'wake console (ENTER)');
-        prompt = classifyPrompt(f.text);
-      } catch (e) {
-        if (e instanceof DriverError && e.kind === 'timeout' && attempts < o.wakeAttempts) {
-          prompt = undefined;
-          continue;
+    const d = decideBy(LOGIN_TABLE, s);
+    const step = d.outcome;
+    switch (step.do) {
+      case 'wake':
+        try {
+          const f = await ex.request('\r', nextPrompt, o.loginTimeoutMs / o.wakeAttempts, 'wake console (ENTER)');
+          s = saw(f, 'enter', { wakes: s.wakes + 1 });
+        } catch (e) {
+          if (!(e instanceof DriverError && e.kind === 'timeout')) throw e;
+          wakeTimeout = e;
+          s = { ...s, shows: 'none', text: '', sent: 'enter', wakes: s.wakes + 1 };
         }
-        throw e;
-      }
-      continue;
-    }
-    switch (prompt) {
-      case 'cli':
-        if (sawUserPrompt === 0)
-          o.log?.info({ device: o.device }, 'console was still logged in (previous session left open); reusing it');
+        break;
+      case 'clear':
+        o.log?.info({ device: o.device }, d.reason);
+        s = saw(await ex.request('\r', nextPrompt, o.loginTimeoutMs, 'clear half-finished login'), 'clear');
+        break;
+      case 'send-user':
+        s = saw(await ex.request(`${o.user}\r`, nextPrompt, o.loginTimeoutMs, 'send user name'), 'user', {
+          userPrompts: s.userPrompts + 1,
+        });
+        break;
+      case 'send-password':
+        s = saw(await ex.request(`${o.password}\r`, nextPrompt, o.loginTimeoutMs, 'send password', true), 'password');
+        break;
+      case 'done':
+        if (step.reused) o.log?.info({ device: o.device }, d.reason);
         return;
-      case 'menu':
-        throw new DriverError(
-          'protocol',
-          o.device,
-          'console shows a menu prompt (AOS v2/v3 menu firmware): only the AOS v5+ CLI is supported',
-        );
-      case 'password': {
-        // half-way login left by someone else: an empty password fails it
-        o.log?.info({ device: o.device }, 'console was waiting for a password; clearing the half-finished login');
-        const f = await ex.request('\r', nextPrompt, o.loginTimeoutMs, 'clear half-finished login');
-        prompt = classifyPrompt(f.text);
-        if (prompt === 'password') throw new DriverError('protocol', o.device, 'console keeps asking for a password');
-        continue;
-      }
-      case 'user': {
-        sawUserPrompt++;
-        if (sawUserPrompt > 2)
-          throw new DriverError('auth', o.device, `login as "${o.user}" refused (wrong user name or password)`);
-        const p = await ex.request(`${o.user}\r`, nextPrompt, o.loginTimeoutMs, 'send user name');
-        if (classifyPrompt(p.text) !== 'password')
-          throw new DriverError(
-            'protocol',
-            o.device,
-            `expected the password prompt after the user name, got ${JSON.stringify(p.text)}`,
-          );
-        const after = await ex.request(`${o.password}\r`, nextPrompt, o.loginTimeoutMs, 'send password', true);
-        prompt = classifyPrompt(after.text);
-        if (prompt === 'user')
-          throw new DriverError('auth', o.device, `login as "${o.user}" refused (wrong user name or password)`);
-        if (prompt === 'cli') return;
-        continue;
-      }
+      case 'fail':
+        throw new DriverError(step.kind, o.device, d.reason);
+      case 'rethrow-timeout':
+        throw wakeTimeout ?? new DriverError('timeout', o.device, d.reason);
     }
   }
 }

@@ -4,6 +4,7 @@
  * OCF_RESKEY_CRM_meta_notify_<set>_uname for active, inactive, start, stop, master/promoted,
  * slave/unpromoted, promote, demote.
  */
+import { type DecisionTable, decideBy, type TableRow } from '../../decisions/table.js';
 
 export interface NotifyEnv {
   type: string;
@@ -58,33 +59,25 @@ export interface Transition {
   reason: string;
 }
 
-interface Row {
-  /** Stable id (tests and docs name rows by it). */
-  id: string;
-  comment: string;
-  when: (n: NotifyEnv, local: string) => boolean;
-  decide: (n: NotifyEnv, local: string) => Transition;
-}
+/** What a row decides (the transition without its reason). */
+export type TransitionOutcome = Omit<Transition, 'reason'>;
 
 const has = (l: readonly string[], x: string | undefined | null) => x != null && l.includes(x);
 
 /** First matching row wins. */
-export const TRANSITION_TABLE: readonly Row[] = [
+const transitionRows: readonly TableRow<NotifyEnv, TransitionOutcome>[] = [
   {
     id: 'primary-recover',
     comment:
-      'A node that is promoted and is promoted again in the same transition: the primary is recovered in place (demote, stop, start, promote).',
+      'Primary recover: a node that is promoted and is promoted again in the same transition; the primary is recovered in place (demote, stop, start, promote) and the election is skipped.',
     when: (n) => n.promote.length === 1 && has(n.promoted, n.promote[0]),
-    decide: (n) => ({
-      kind: 'primary-recover',
-      target: n.promote[0] ?? null,
-      oldPrimary: n.promote[0] ?? null,
-      reason: `the primary ${n.promote[0]} is being recovered in place`,
-    }),
+    outcome: (n) => ({ kind: 'primary-recover', target: n.promote[0] ?? null, oldPrimary: n.promote[0] ?? null }),
+    reason: (n) => `the primary ${n.promote[0]} is being recovered in place`,
   },
   {
     id: 'switchover',
-    comment: 'Exactly one primary demoted (not stopped) and one running standby promoted: a controlled switchover.',
+    comment:
+      "Switchover: exactly one primary demoted (not stopped) and one running standby promoted; the designated standby checks it holds the old primary's shutdown checkpoint.",
     when: (n) =>
       n.promoted.length === 1 &&
       n.demote.length === 1 &&
@@ -92,48 +85,48 @@ export const TRANSITION_TABLE: readonly Row[] = [
       n.demote[0] === n.promoted[0] &&
       has(n.unpromoted, n.promote[0]) &&
       !has(n.stop, n.demote[0]),
-    decide: (n) => ({
-      kind: 'switchover',
-      target: n.promote[0] ?? null,
-      oldPrimary: n.demote[0] ?? null,
-      reason: `controlled switchover from ${n.demote[0]} to ${n.promote[0]}`,
-    }),
+    outcome: (n) => ({ kind: 'switchover', target: n.promote[0] ?? null, oldPrimary: n.demote[0] ?? null }),
+    reason: (n) => `controlled switchover from ${n.demote[0]} to ${n.promote[0]}`,
   },
   {
     id: 'failover',
     comment:
-      'Any other promotion (primary lost, stopped, or first promotion): a failover; the promoted node runs the election.',
+      'Failover: any other promotion (primary lost, stopped, or first promotion); the promoted node runs the election.',
     when: (n) => n.promote.length > 0,
-    decide: (n) => ({
+    outcome: (n) => ({
       kind: 'failover',
       target: n.promote[0] ?? null,
       oldPrimary: n.demote[0] ?? n.promoted[0] ?? null,
-      reason: `failover: ${n.promote[0]} is being promoted without a controlled demote`,
     }),
+    reason: (n) => `failover: ${n.promote[0]} is being promoted without a controlled demote`,
   },
   {
     id: 'standby-recover',
-    comment: 'An unpromoted node that is started again: a standby recovery.',
+    comment: 'Standby recover: an unpromoted node that is started again.',
     when: (n) => n.start.some((s) => n.unpromoted.includes(s)),
-    decide: (n) => ({
-      kind: 'standby-recover',
-      target: null,
-      oldPrimary: null,
-      reason: `standby ${n.start.find((s) => n.unpromoted.includes(s))} is being recovered`,
-    }),
+    outcome: () => ({ kind: 'standby-recover', target: null, oldPrimary: null }),
+    reason: (n) => `standby ${n.start.find((s) => n.unpromoted.includes(s))} is being recovered`,
   },
   {
     id: 'none',
     comment: 'Nothing the agent needs to act on.',
-    when: () => true,
-    decide: () => ({ kind: 'none', target: null, oldPrimary: null, reason: 'no promotion in this transition' }),
+    outcome: () => ({ kind: 'none', target: null, oldPrimary: null }),
+    reason: () => 'no promotion in this transition',
   },
 ];
 
-export function classifyTransition(n: NotifyEnv, local: string): Transition {
-  for (const row of TRANSITION_TABLE) if (row.when(n, local)) return row.decide(n, local);
-  /* c8 ignore next */
-  return { kind: 'none', target: null, oldPrimary: null, reason: 'no row matched' };
+/** The transition kinds (src/decisions/table.ts shape; docs/tables.md is generated from it). */
+export const TRANSITION_TABLE: DecisionTable<NotifyEnv, TransitionOutcome> = {
+  name: 'PostgreSQL transition kind',
+  summary:
+    'What kind of transition a notify belongs to, from the notify variables Pacemaker passes to a clone with notify=true (both the master/slave and the promoted/unpromoted names are read). The pre-promote notify acts on it: the election data, the switchover check, the in-place recovery of a primary.',
+  rows: transitionRows,
+};
+
+/** The transition a notify belongs to (the same for every node: `_local` does not change it). */
+export function classifyTransition(n: NotifyEnv, _local: string): Transition {
+  const d = decideBy(TRANSITION_TABLE, n);
+  return { ...d.outcome, reason: d.reason };
 }
 
 /** Nodes that take part in the election: (active ∪ start) − stop. */

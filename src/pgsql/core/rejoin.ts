@@ -6,6 +6,7 @@
  * switch point: start as a standby directly. Beyond it (or on a branch the primary does not know):
  * diverged → pg_rewind when possible, else refuse to join, in one sentence.
  */
+import { type ConstantRow, constantOutcomes, type DecisionTable, decideBy } from '../../decisions/table.js';
 import type { ClusterState, Decision, Lsn } from './types.js';
 import { formatLsn } from './types.js';
 import type { HistoryEntry } from './wal.js';
@@ -60,85 +61,71 @@ function divergence(s: RejoinSnapshot): string | null {
     : `its WAL ends at ${formatLsn(end)}, past ${formatLsn(sp)} where timeline ${tl} ends in the primary's history`;
 }
 
-interface Row {
-  /** Stable id (tests and docs name rows by it). */
-  id: string;
-  comment: string;
-  when: (s: RejoinSnapshot) => boolean;
-  decide: (s: RejoinSnapshot) => RejoinDecision;
-}
+/** What a row decides (the decision without its reason). */
+export type RejoinOutcome = Omit<RejoinDecision, 'reason'>;
 
-export const REJOIN_TABLE: readonly Row[] = [
+const rejoinRows: readonly ConstantRow<RejoinSnapshot, RejoinOutcome>[] = [
   {
     id: 'no-primary',
     comment:
       'No new primary answers: nothing to compare with; start as a standby (writes nothing), the election judges its position later.',
     when: (s) => s.primary === null,
-    decide: () => ({
-      action: 'start-standby',
-      diverged: false,
-      reason: 'no primary answers at primary_conninfo, so the node starts as a standby and waits',
-    }),
+    out: { action: 'start-standby', diverged: false },
+    reason: () => 'no primary answers at primary_conninfo, so the node starts as a standby and waits',
   },
   {
     id: 'local-end-unknown',
     comment:
       'The local WAL end or timeline is unknown: cannot prove anything; refuse rather than risk a diverged standby.',
     when: (s) => s.local.timeline === null || s.local.walEnd === null,
-    decide: () => ({
-      action: 'refuse',
-      diverged: true,
-      reason:
-        'the end of the local WAL could not be determined, so the node refuses to join until an operator checks it',
-    }),
+    out: { action: 'refuse', diverged: true },
+    reason: () =>
+      'the end of the local WAL could not be determined, so the node refuses to join until an operator checks it',
   },
   {
     id: 'contained',
     comment:
       'Local WAL ends at or before the switch point (or behind the primary on the same timeline): a plain standby start follows the new timeline.',
     when: (s) => divergence(s) === null,
-    decide: (s) => ({
-      action: 'start-standby',
-      diverged: false,
-      reason: `the local WAL (timeline ${s.local.timeline}, ends ${formatLsn(s.local.walEnd ?? 0n)}) is contained in the primary's history, so no rewind is needed`,
-    }),
+    out: { action: 'start-standby', diverged: false },
+    reason: (s) =>
+      `the local WAL (timeline ${s.local.timeline}, ends ${formatLsn(s.local.walEnd ?? 0n)}) is contained in the primary's history, so no rewind is needed`,
   },
   {
     id: 'rewind',
     comment: 'Diverged, rewind allowed and possible: run pg_rewind against the primary.',
     when: (s) => s.rewind.allowed && s.rewind.hintsOrChecksums && s.rewind.binaryPresent,
-    decide: (s) => ({
-      action: 'rewind',
-      diverged: true,
-      reason: `the node diverged (${divergence(s)}), so it is rewound from ${s.primary?.where} with pg_rewind`,
-    }),
+    out: { action: 'rewind', diverged: true },
+    reason: (s) => `the node diverged (${divergence(s)}), so it is rewound from ${s.primary?.where} with pg_rewind`,
   },
   {
     id: 'rewind-disabled',
     comment: 'Diverged and rewind disabled by the operator: refuse.',
     when: (s) => !s.rewind.allowed,
-    decide: (s) => ({
-      action: 'refuse',
-      diverged: true,
-      reason: `the node diverged (${divergence(s)}) and rewind is disabled, so it refuses to join until it is rebuilt`,
-    }),
+    out: { action: 'refuse', diverged: true },
+    reason: (s) =>
+      `the node diverged (${divergence(s)}) and rewind is disabled, so it refuses to join until it is rebuilt`,
   },
   {
     id: 'rewind-impossible',
     comment: 'Diverged, pg_rewind impossible (no hints/checksums or no binary): refuse.',
-    when: () => true,
-    decide: (s) => ({
-      action: 'refuse',
-      diverged: true,
-      reason: `the node diverged (${divergence(s)}) and pg_rewind cannot run (${
+    out: { action: 'refuse', diverged: true },
+    reason: (s) =>
+      `the node diverged (${divergence(s)}) and pg_rewind cannot run (${
         s.rewind.binaryPresent ? 'wal_log_hints is off and data checksums are disabled' : 'pg_rewind is not installed'
       }), so it refuses to join until it is rebuilt`,
-    }),
   },
 ];
 
+/** The rejoin decision (src/decisions/table.ts shape; docs/tables.md is generated from it). */
+export const REJOIN_TABLE: DecisionTable<RejoinSnapshot, RejoinOutcome> = {
+  name: 'PostgreSQL rejoin',
+  summary:
+    "Decided before a node that was a primary starts as a standby of a new primary (start, demote): the end of its valid WAL against the point where its timeline ends in the new primary's history (read after a CHECKPOINT on the new primary). The outcome column is the action and whether the node is marked diverged.",
+  ...constantOutcomes(rejoinRows, (o) => `${o.action}${o.diverged ? ', diverged' : ''}`),
+};
+
 export function decideRejoin(s: RejoinSnapshot): RejoinDecision {
-  for (const row of REJOIN_TABLE) if (row.when(s)) return row.decide(s);
-  /* c8 ignore next */
-  return { action: 'refuse', diverged: true, reason: 'no row matched' };
+  const d = decideBy(REJOIN_TABLE, s);
+  return { ...d.outcome, reason: d.reason };
 }

@@ -5,6 +5,7 @@
  * startup/backup gets -1; a partition node with no walsender gets -1000; a node known to have
  * diverged (needs a rewind) gets -1000 whatever it reports: it is never a promotion candidate.
  */
+import { type ConstantRow, constantOutcomes, type DecisionTable, decideBy } from '../../decisions/table.js';
 import type { Lsn } from './types.js';
 
 export const PRIMARY_SCORE = 1001;
@@ -120,64 +121,56 @@ export interface BootstrapDecision {
   reason: string;
 }
 
-interface BootstrapRow {
-  id: string;
-  comment: string;
-  when: (b: BootstrapInput) => boolean;
-  decide: (b: BootstrapInput) => BootstrapDecision;
-}
-
 const realScore = (b: BootstrapInput) =>
   b.scores.find((s) => s.node !== b.localNode && s.score !== null && s.score > BOOTSTRAP_PRIMARY_SCORE);
 
 /** First matching row wins. */
-export const BOOTSTRAP_TABLE: readonly BootstrapRow[] = [
+const bootstrapRows: readonly ConstantRow<BootstrapInput, { score: number | null }>[] = [
   {
     id: 'other-has-real-score',
     comment:
       "Another node holds a score a primary's monitor gave (above the bootstrap scores): a primary runs or ran with fresher knowledge; publish nothing.",
     when: (b) => realScore(b) !== undefined,
-    decide: (b) => ({
-      score: null,
-      reason: `${realScore(b)?.node} already has promotion score ${realScore(b)?.score}, so no bootstrap score is needed`,
-    }),
+    out: { score: null },
+    reason: (b) =>
+      `${realScore(b)?.node} already has promotion score ${realScore(b)?.score}, so no bootstrap score is needed`,
   },
   {
     id: 'clean-primary',
     comment:
       'A cleanly stopped primary ("shut down", PAF\'s bootstrap rule): it was the last writer, so it is preferred (score 2); the election still redirects to a node with a newer timeline/LSN.',
     when: (b) => b.controlState === 'shut down',
-    decide: () => ({
-      score: BOOTSTRAP_PRIMARY_SCORE,
-      reason: 'the instance was a cleanly stopped primary and no primary has set scores',
-    }),
+    out: { score: BOOTSTRAP_PRIMARY_SCORE },
+    reason: () => 'the instance was a cleanly stopped primary and no primary has set scores',
   },
   {
     id: 'clean-standby-all-present',
     comment:
       'A cleanly stopped standby ("shut down in recovery", e.g. after Pacemaker demoted and stopped the whole clone) while every known node is in the partition: promotable (score 1), because the election in promote compares it with every other node and never promotes it over a more advanced one.',
     when: (b) => b.allKnownNodesPresent,
-    decide: () => ({
-      score: BOOTSTRAP_STANDBY_SCORE,
-      reason:
-        'the instance is a cleanly stopped standby, no primary has set scores and every known node is present for the election',
-    }),
+    out: { score: BOOTSTRAP_STANDBY_SCORE },
+    reason: () =>
+      'the instance is a cleanly stopped standby, no primary has set scores and every known node is present for the election',
   },
   {
     id: 'clean-standby-node-missing',
     comment:
       'A cleanly stopped standby while some known node is absent: the absent node may hold newer commits, so it is never made promotable on its own (an operator decides).',
-    when: () => true,
-    decide: () => ({
-      score: null,
-      reason:
-        'the instance is a cleanly stopped standby and some known node is not in this partition (it may hold newer data), so it gets no score',
-    }),
+    out: { score: null },
+    reason: () =>
+      'the instance is a cleanly stopped standby and some known node is not in this partition (it may hold newer data), so it gets no score',
   },
 ];
 
+/** The bootstrap rule (src/decisions/table.ts shape; docs/tables.md is generated from it). */
+export const BOOTSTRAP_TABLE: DecisionTable<BootstrapInput, { score: number | null }> = {
+  name: 'PostgreSQL bootstrap score',
+  summary:
+    "A probe or start that finds a cleanly stopped instance while no primary has set promotion scores (a whole-cluster bring-up): which score, if any, the local node publishes so that Pacemaker can promote someone. The bootstrap scores (2, 1) stay below every score a primary's monitor gives a streaming standby. The outcome column is the score published.",
+  ...constantOutcomes(bootstrapRows, (o) => (o.score === null ? 'none' : String(o.score))),
+};
+
 export function decideBootstrap(b: BootstrapInput): BootstrapDecision {
-  for (const row of BOOTSTRAP_TABLE) if (row.when(b)) return row.decide(b);
-  /* c8 ignore next */
-  return { score: null, reason: 'no row matched' };
+  const d = decideBy(BOOTSTRAP_TABLE, b);
+  return { score: d.outcome.score, reason: d.reason };
 }

@@ -5,6 +5,7 @@
  * promoted only if it holds that shutdown checkpoint: then it holds every commit the old primary
  * acknowledged, and the old primary can follow the new timeline without a rewind.
  */
+import { type DecisionTable, decideBy, type TableRow } from '../../decisions/table.js';
 import type { Lsn } from './types.js';
 import { formatLsn } from './types.js';
 import type { WaldumpResult } from './wal.js';
@@ -30,89 +31,69 @@ export interface SwitchoverVerdict {
   reason: string;
 }
 
-interface Row {
-  /** Stable id (tests and docs name rows by it). */
-  id: string;
-  comment: string;
-  when: (s: SwitchoverSnapshot) => boolean;
-  decide: (s: SwitchoverSnapshot) => SwitchoverVerdict;
-}
+/** What a row decides (the verdict without its reason). */
+export type SwitchoverOutcome = Omit<SwitchoverVerdict, 'reason'>;
 
 const last = (s: SwitchoverSnapshot) => s.waldump?.records[s.waldump.records.length - 1];
 
-export const SWITCHOVER_TABLE: readonly Row[] = [
+const switchoverRows: readonly TableRow<SwitchoverSnapshot, SwitchoverOutcome>[] = [
   {
     id: 'waldump-failed',
     comment:
-      'pg_waldump could not run at all: the check failed, not the standby (PAF code 2: ban this node for the promotion).',
+      'Refuse, code 2: pg_waldump could not run at all, so the check failed, not the standby (PAF: ban this node for the promotion).',
     when: (s) => s.waldump === null,
-    decide: (s) => ({
-      safe: false,
-      code: 2,
-      checkpointLsn: null,
-      reason: `the switchover check could not read the local WAL (${s.waldumpError ?? 'pg_waldump failed'})`,
-    }),
+    outcome: () => ({ safe: false, code: 2, checkpointLsn: null }),
+    reason: (s) => `the switchover check could not read the local WAL (${s.waldumpError ?? 'pg_waldump failed'})`,
   },
   {
     id: 'no-received-position',
-    comment: 'No received position or timeline: the standby was not connected to the old primary.',
+    comment: 'Refuse, code 1: no received position or timeline; the standby was not connected to the old primary.',
     when: (s) => s.receivedLsn === null || s.timeline === null,
-    decide: () => ({
-      safe: false,
-      code: 1,
-      checkpointLsn: null,
-      reason: 'the standby has no received WAL position: it was not streaming from the old primary',
-    }),
+    outcome: () => ({ safe: false, code: 1, checkpointLsn: null }),
+    reason: () => 'the standby has no received WAL position: it was not streaming from the old primary',
   },
   {
     id: 'no-record',
     comment:
-      'No WAL record at all between the last restartpoint and the received position: nothing proves the shutdown checkpoint arrived.',
+      'Refuse, code 1: no WAL record at all between the last restartpoint and the received position; nothing proves the shutdown checkpoint arrived.',
     when: (s) => (s.waldump?.records.length ?? 0) === 0,
-    decide: (s) => ({
-      safe: false,
-      code: 1,
-      checkpointLsn: null,
-      reason: `the standby holds no WAL record up to ${formatLsn(s.receivedLsn ?? 0n)}, so it cannot prove it received the old primary's shutdown checkpoint`,
-    }),
+    outcome: () => ({ safe: false, code: 1, checkpointLsn: null }),
+    reason: (s) =>
+      `the standby holds no WAL record up to ${formatLsn(s.receivedLsn ?? 0n)}, so it cannot prove it received the old primary's shutdown checkpoint`,
   },
   {
     id: 'shutdown-checkpoint-held',
     comment:
-      'The last record the standby holds is a shutdown checkpoint on its timeline, fully received: every acknowledged commit is here. Safe.',
+      'Safe: the last record the standby holds is a shutdown checkpoint on its timeline, fully received; every acknowledged commit is here.',
     when: (s) => {
       const r = last(s);
       return !!r?.checkpoint?.shutdown && r.checkpoint.timeline === s.timeline && recordEnd(r) <= (s.receivedLsn ?? 0n);
     },
-    decide: (s) => {
-      const r = last(s);
-      return {
-        safe: true,
-        code: 0,
-        checkpointLsn: r?.lsn ?? null,
-        reason: `the standby holds the old primary's shutdown checkpoint at ${formatLsn(r?.lsn ?? 0n)} on timeline ${s.timeline}: no acknowledged commit can be lost`,
-      };
-    },
+    outcome: (s) => ({ safe: true, code: 0, checkpointLsn: last(s)?.lsn ?? null }),
+    reason: (s) =>
+      `the standby holds the old primary's shutdown checkpoint at ${formatLsn(last(s)?.lsn ?? 0n)} on timeline ${s.timeline}: no acknowledged commit can be lost`,
   },
   {
     id: 'missed-wal',
     comment:
-      'Anything else (last record not a shutdown checkpoint, other timeline, partial record): the standby missed WAL; refuse.',
-    when: () => true,
-    decide: (s) => {
+      'Refuse, code 1: anything else (last record not a shutdown checkpoint, other timeline, partial record); the standby missed WAL.',
+    outcome: () => ({ safe: false, code: 1, checkpointLsn: null }),
+    reason: (s) => {
       const r = last(s);
-      return {
-        safe: false,
-        code: 1,
-        checkpointLsn: null,
-        reason: `the last WAL record the standby holds (${r?.rmgr ?? '?'} at ${formatLsn(r?.lsn ?? 0n)}: ${(r?.desc ?? '').slice(0, 60)}) is not the old primary's shutdown checkpoint: the standby missed WAL, so the switchover is refused and the old primary must come back`,
-      };
+      return `the last WAL record the standby holds (${r?.rmgr ?? '?'} at ${formatLsn(r?.lsn ?? 0n)}: ${(r?.desc ?? '').slice(0, 60)}) is not the old primary's shutdown checkpoint: the standby missed WAL, so the switchover is refused and the old primary must come back`;
     },
   },
 ];
 
+/** The switchover check (src/decisions/table.ts shape; docs/tables.md is generated from it). */
+export const SWITCHOVER_TABLE: DecisionTable<SwitchoverSnapshot, SwitchoverOutcome> = {
+  name: 'PostgreSQL switchover safety',
+  summary:
+    "Decided on the designated standby in the pre-promote notify of a controlled switchover, after the old primary's fast stop, over what pg_waldump shows of the WAL the standby received. Promotion is safe only when the standby holds the old primary's shutdown checkpoint. A refusal carries PAF's cancel code: 1, unsafe (the old primary comes back); 2, the check itself failed.",
+  rows: switchoverRows,
+};
+
 export function checkSwitchover(s: SwitchoverSnapshot): SwitchoverVerdict {
-  for (const row of SWITCHOVER_TABLE) if (row.when(s)) return row.decide(s);
-  /* c8 ignore next */
-  return { safe: false, code: 2, checkpointLsn: null, reason: 'no row matched' };
+  const d = decideBy(SWITCHOVER_TABLE, s);
+  return { ...d.outcome, reason: d.reason };
 }

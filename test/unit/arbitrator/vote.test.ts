@@ -5,11 +5,13 @@ import {
   type Incoming,
   initialView,
   nextDeadline,
-  ROWS,
   type TicketView,
   tick,
+  voteTable,
 } from '../../../src/arbitrator/vote.js';
 import { CMD, NO_ONE, REASON, RESULT } from '../../../src/arbitrator/wire.js';
+import { tablesDocs } from '../../../src/decisions/registry.js';
+import { checkTable, decideBy, tableMarkdown } from '../../../src/decisions/table.js';
 
 const S1 = 0x17be2063;
 const S2 = 0x09dab5c0;
@@ -118,7 +120,7 @@ const cases: Case[] = [
     why: 'the PostgreSQL guard withholds a vote that would be granted: no reply',
     v: held(-3_000),
     m: msg(CMD.RVot, { from: S2, leader: S2, term: 4, reason: REASON.TicketLost }),
-    e: { guard: () => ({ allow: false, reason: 'behind' }) },
+    e: { guard: { allow: false, reason: 'behind' } },
     reply: null,
     next: { term: 3, votedFor: undefined, inElection: false },
   },
@@ -127,7 +129,7 @@ const cases: Case[] = [
     why: 'after the lease expired, a newer term gets our vote and the old holder is forgotten',
     v: held(-3_000),
     m: msg(CMD.RVot, { from: S2, leader: S2, term: 4, reason: REASON.TicketLost }),
-    e: { guard: () => ({ allow: true, reason: 'fine' }) },
+    e: { guard: { allow: true, reason: 'fine' } },
     reply: { cmd: CMD.VtFr, request: CMD.RVot, leader: S2, term: 4 },
     next: { term: 4, votedFor: S2, votedTerm: 4, inElection: true, leader: undefined },
   },
@@ -281,8 +283,17 @@ const cases: Case[] = [
 ];
 
 describe('vote table', () => {
-  it('every row has a case and every case names a row', () => {
-    expect(new Set(cases.map((c) => c.row))).toEqual(new Set(ROWS.map((r) => r.id)));
+  it('is well formed: unique ids, a comment per row, one catch-all per phase (checkTable)', () => {
+    expect(checkTable(voteTable)).toEqual([]);
+  });
+
+  it('every message row has a case (unknown-cmd below) and every case names a row', () => {
+    const messageRows = voteTable.rows.filter((r) => r.phase === 'message').map((r) => r.id);
+    expect(new Set([...cases.map((c) => c.row), 'unknown-cmd'])).toEqual(new Set(messageRows));
+  });
+
+  it('the generated docs (docs/tables.md) list every row', () => {
+    expect(tablesDocs()).toContain(tableMarkdown(voteTable));
   });
 
   for (const c of cases) {
@@ -295,6 +306,25 @@ describe('vote table', () => {
       if (c.next) expect(d.view).toMatchObject(c.next);
     });
   }
+
+  it('the guard verdict computed before the call is the one the reason quotes', () => {
+    const d = decide(
+      held(-3_000),
+      msg(CMD.RVot, { from: S2, leader: S2, term: 4, reason: REASON.TicketLost }),
+      env({ guard: { allow: false, reason: 'node-b is 4096 bytes behind' } }),
+    );
+    expect(d.row).toBe('rvot-guard-withhold');
+    expect(d.reason).toContain('node-b is 4096 bytes behind');
+  });
+
+  it('a refusing guard verdict does not stop a row that would not grant the vote anyway', () => {
+    const d = decide(
+      view({ term: 5 }),
+      msg(CMD.RVot, { from: S2, leader: S2, term: 4 }),
+      env({ guard: { allow: false, reason: 'behind' } }),
+    );
+    expect(d.row).toBe('rvot-old-term');
+  });
 
   it('unknown command: ignored, view unchanged', () => {
     const v = held();
@@ -334,5 +364,17 @@ describe('timer rows', () => {
     const v = view({ inElection: true, electionSince: NOW - 2000 });
     expect(tick(v, tenv)?.row).toBe('election-over');
     expect(tick(v, tenv)?.view.inElection).toBe(false);
+  });
+  it('timer-nothing-due: nothing changes, tick() returns nothing', () => {
+    const v = view({ inElection: true, electionSince: NOW - 1999 });
+    expect(decideBy(voteTable, { phase: 'timer', view: v, env: tenv }).row).toBe('timer-nothing-due');
+    expect(tick(v, tenv)).toBeUndefined();
+  });
+  it('the timer rows are exactly the three walked above', () => {
+    expect(voteTable.rows.filter((r) => r.phase === 'timer').map((r) => r.id)).toEqual([
+      'lease-lost',
+      'election-over',
+      'timer-nothing-due',
+    ]);
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { checkTable, type DecisionTable, decideBy, tableMarkdown } from '../../../src/decisions/table.js';
+import {
+  checkTable,
+  constantOutcomes,
+  type DecisionTable,
+  decideBy,
+  tableMarkdown,
+} from '../../../src/decisions/table.js';
 
 interface Light {
   phase: 'idle' | 'busy';
@@ -81,5 +87,32 @@ describe('decision table', () => {
     expect(md.split('\n')[0]).toBe('| row | phase | outcome | when / why |');
     expect(md).toContain('| `busy.red` | busy | red | Overloaded: red \\| stop. |');
     expect(md).toContain('| `busy.amber` (catch-all) | busy | amber | Busy but fine. |');
+  });
+});
+
+describe('constant outcomes', () => {
+  it('rows written with `out` decide that value and print it in the docs', () => {
+    const t: DecisionTable<{ n: number }, { ok: boolean }> = {
+      name: 'sign',
+      summary: 'A test table.',
+      ...constantOutcomes<{ n: number }, { ok: boolean }>(
+        [
+          {
+            id: 'neg',
+            comment: 'Negative numbers fail.',
+            when: (s) => s.n < 0,
+            out: { ok: false },
+            reason: () => 'neg',
+          },
+          { id: 'other', comment: 'Anything else passes.', out: { ok: true }, reason: (s) => `n=${s.n}` },
+        ],
+        (o) => (o.ok ? 'pass' : 'fail'),
+      ),
+    };
+    expect(checkTable(t)).toEqual([]);
+    expect(decideBy(t, { n: -1 })).toEqual({ row: 'neg', outcome: { ok: false }, reason: 'neg' });
+    expect(decideBy(t, { n: 2 })).toEqual({ row: 'other', outcome: { ok: true }, reason: 'n=2' });
+    expect(tableMarkdown(t)).toContain('| `neg` | fail | Negative numbers fail. |');
+    expect(tableMarkdown(t)).toContain('| `other` (catch-all) | pass | Anything else passes. |');
   });
 });

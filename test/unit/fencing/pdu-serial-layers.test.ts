@@ -3,11 +3,15 @@
  * (single-flight queue, matcher, timeout, transport loss) and the APC CLI parsers.
  */
 import { describe, expect, it } from 'vitest';
+import { tablesDocs } from '../../../src/decisions/registry.js';
+import { checkTable, decideBy, tableMarkdown } from '../../../src/decisions/table.js';
 import { DriverError } from '../../../src/fencing/driver.js';
 import {
   classifyPrompt,
   kindOfCode,
   LOGIN_TABLE,
+  type LoginSnapshot,
+  type LoginStep,
   parseOutletLine,
   parseResultCode,
 } from '../../../src/fencing/pdu-serial/apc-cli.js';
@@ -55,10 +59,6 @@ describe('APC CLI parsers', () => {
     expect(classifyPrompt('pdu-rack1>')).toBe('cli');
     expect(classifyPrompt('>')).toBe('menu');
     expect(classifyPrompt('Press <ENTER> to continue...')).toBe('other');
-    // every class has exactly one row in the login table
-    expect(new Set(LOGIN_TABLE.map((r) => r.shows)).size).toBe(LOGIN_TABLE.length);
-    for (const c of ['user', 'password', 'cli', 'menu', 'other'] as const)
-      expect(LOGIN_TABLE.some((r) => r.shows === c)).toBe(true);
   });
 
   it('finds result codes and maps failures to driver error kinds', () => {
@@ -79,6 +79,87 @@ describe('APC CLI parsers', () => {
     expect(parseOutletLine('12: db: primary: Off')).toEqual({ outlet: 12, name: 'db: primary', state: 'off' });
     expect(parseOutletLine('3: node-a: Unknown')).toBeUndefined();
     expect(parseOutletLine('E000: Success')).toBeUndefined();
+  });
+});
+
+describe('console login table', () => {
+  const L = (o: Partial<LoginSnapshot>): LoginSnapshot => ({
+    shows: 'none',
+    text: '',
+    sent: 'nothing',
+    wakes: 0,
+    wakeAttempts: 3,
+    userPrompts: 0,
+    user: 'apc',
+    ...o,
+  });
+  // one snapshot per row, walked by row id
+  const walk: Array<[string, LoginSnapshot, LoginStep, RegExp?]> = [
+    ['login.wake-timeout', L({ sent: 'enter', wakes: 3 }), { do: 'rethrow-timeout' }],
+    [
+      'login.no-password-prompt',
+      L({ sent: 'user', shows: 'cli', text: 'apc>', userPrompts: 1 }),
+      { do: 'fail', kind: 'protocol' },
+      /expected the password prompt after the user name, got "apc>"/,
+    ],
+    ['login.send-password', L({ sent: 'user', shows: 'password', userPrompts: 1 }), { do: 'send-password' }],
+    [
+      'login.refused',
+      L({ sent: 'password', shows: 'user', userPrompts: 1 }),
+      { do: 'fail', kind: 'auth' },
+      /login as "apc" refused/,
+    ],
+    [
+      'login.password-again',
+      L({ sent: 'clear', shows: 'password' }),
+      { do: 'fail', kind: 'protocol' },
+      /keeps asking for a password/,
+    ],
+    [
+      'login.wake-exhausted',
+      L({ sent: 'enter', shows: 'other', wakes: 3 }),
+      { do: 'fail', kind: 'timeout' },
+      /after 3 x ENTER/,
+    ],
+    ['login.wake', L({}), { do: 'wake' }],
+    ['login.cli', L({ sent: 'enter', shows: 'cli', wakes: 1 }), { do: 'done', reused: true }, /still logged in/],
+    ['login.menu', L({ sent: 'enter', shows: 'menu', wakes: 1 }), { do: 'fail', kind: 'protocol' }, /menu/],
+    ['login.clear-password', L({ sent: 'enter', shows: 'password', wakes: 1 }), { do: 'clear' }],
+    [
+      'login.user-refused-thrice',
+      L({ sent: 'clear', shows: 'user', userPrompts: 2 }),
+      { do: 'fail', kind: 'auth' },
+      /refused \(wrong user name or password\)/,
+    ],
+    ['login.send-user', L({ sent: 'enter', shows: 'user', wakes: 1 }), { do: 'send-user' }],
+  ];
+
+  it('is well formed (checkTable) and its rows are in the generated docs', () => {
+    expect(checkTable(LOGIN_TABLE)).toEqual([]);
+    expect(tablesDocs()).toContain(tableMarkdown(LOGIN_TABLE));
+  });
+
+  it('the walk covers every row', () => {
+    expect(walk.map(([id]) => id).sort()).toEqual(LOGIN_TABLE.rows.map((r) => r.id).sort());
+  });
+
+  for (const [id, s, step, reason] of walk) {
+    it(`row ${id}`, () => {
+      const d = decideBy(LOGIN_TABLE, s);
+      expect(d.row).toBe(id);
+      expect(d.outcome).toEqual(step);
+      if (reason) expect(d.reason).toMatch(reason);
+    });
+  }
+
+  it('a wake that timed out before the last attempt presses ENTER again; after a login the CLI is no reuse', () => {
+    expect(decideBy(LOGIN_TABLE, L({ sent: 'enter', wakes: 2 })).row).toBe('login.wake');
+    expect(decideBy(LOGIN_TABLE, L({ sent: 'password', shows: 'cli', userPrompts: 1 })).outcome).toEqual({
+      do: 'done',
+      reused: false,
+    });
+    // wake_attempts 0: no ENTER at all
+    expect(decideBy(LOGIN_TABLE, L({ wakeAttempts: 0 })).row).toBe('login.wake-exhausted');
   });
 });
 

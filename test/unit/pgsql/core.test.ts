@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { tablesDocs } from '../../../src/decisions/registry.js';
+import { checkTable, type DecisionTable, decideBy, tableMarkdown } from '../../../src/decisions/table.js';
 import {
   BOOTSTRAP_PRIMARY_SCORE,
   BOOTSTRAP_STANDBY_SCORE,
@@ -52,18 +54,21 @@ const snap = (o: Partial<InstanceSnapshot>): InstanceSnapshot => ({
   ...o,
 });
 
-describe('every decision table: unique ids, a comment per row', () => {
-  it.each([
-    ['STATE_TABLE', STATE_TABLE],
-    ['TRANSITION_TABLE', TRANSITION_TABLE],
-    ['SWITCHOVER_TABLE', SWITCHOVER_TABLE],
-    ['REJOIN_TABLE', REJOIN_TABLE],
-    ['BOOTSTRAP_TABLE', BOOTSTRAP_TABLE],
-  ] as const)('%s', (_n, table: ReadonlyArray<{ id: string; comment: string }>) => {
-    expect(new Set(table.map((r) => r.id)).size).toBe(table.length);
-    for (const r of table) expect(r.comment.length).toBeGreaterThan(20);
-  });
+describe('every decision table: well formed (checkTable), documented in docs/tables.md', () => {
+  const wellFormed = <S, O>(table: DecisionTable<S, O>) => {
+    expect(checkTable(table)).toEqual([]);
+    for (const r of table.rows) expect(r.comment.length).toBeGreaterThan(20);
+    expect(tablesDocs()).toContain(tableMarkdown(table));
+  };
+  it('STATE_TABLE', () => wellFormed(STATE_TABLE));
+  it('TRANSITION_TABLE', () => wellFormed(TRANSITION_TABLE));
+  it('SWITCHOVER_TABLE', () => wellFormed(SWITCHOVER_TABLE));
+  it('REJOIN_TABLE', () => wellFormed(REJOIN_TABLE));
+  it('BOOTSTRAP_TABLE', () => wellFormed(BOOTSTRAP_TABLE));
 });
+
+/** Every row id of a table is reached by some case (walked by id, not by position). */
+const rowIds = (table: { rows: readonly { id: string }[] }) => new Set(table.rows.map((r) => r.id));
 
 describe('LSN and control file parsing', () => {
   it('parses and formats LSNs, zero-padded or not, and rejects garbage', () => {
@@ -208,10 +213,7 @@ describe('state classification table (monitor)', () => {
     expect(r.reason.length).toBeGreaterThan(10);
   });
   it('every row of the table is reached by a case, and names itself (id) in the classification', () => {
-    const hit = new Set(cases.map(([, s]) => STATE_TABLE.findIndex((row) => row.when(s))));
-    expect(hit.size).toBe(STATE_TABLE.length);
-    expect(new Set(cases.map(([, s]) => classifyInstance(s).row))).toEqual(new Set(STATE_TABLE.map((r) => r.id)));
-    expect(new Set(STATE_TABLE.map((r) => r.id)).size).toBe(STATE_TABLE.length);
+    expect(new Set(cases.map(([, s]) => classifyInstance(s).row))).toEqual(rowIds(STATE_TABLE));
   });
 });
 
@@ -247,7 +249,7 @@ describe('bootstrap scores (bring-up from cleanly stopped instances)', () => {
       { localNode: 'a', controlState: 'shut down in recovery', scores: [], allKnownNodesPresent: true },
       { localNode: 'a', controlState: 'shut down in recovery', scores: [], allKnownNodesPresent: false },
     ];
-    expect(new Set(inputs.map((i) => BOOTSTRAP_TABLE.findIndex((r) => r.when(i))))).toEqual(new Set([0, 1, 2, 3]));
+    expect(new Set(inputs.map((i) => decideBy(BOOTSTRAP_TABLE, i).row))).toEqual(rowIds(BOOTSTRAP_TABLE));
   });
 });
 
@@ -405,8 +407,7 @@ describe('notify → transition kind', () => {
     expect([t.kind, t.target]).toEqual([kind, target]);
   });
   it('every row is reached', () => {
-    const hit = new Set(cases.map(([, n]) => TRANSITION_TABLE.findIndex((r) => r.when(n, 'b'))));
-    expect(hit.size).toBe(TRANSITION_TABLE.length);
+    expect(new Set(cases.map(([, n]) => decideBy(TRANSITION_TABLE, n).row))).toEqual(rowIds(TRANSITION_TABLE));
   });
   it('election nodes are (active ∪ start) − stop; active rebuilt from master+slave', () => {
     expect(
@@ -475,9 +476,7 @@ describe('switchover safety table', () => {
     expect([v.safe, v.code]).toEqual([safe, code]);
   });
   it('every row is reached', () => {
-    expect(new Set(cases.map(([, s]) => SWITCHOVER_TABLE.findIndex((r) => r.when(s)))).size).toBe(
-      SWITCHOVER_TABLE.length,
-    );
+    expect(new Set(cases.map(([, s]) => decideBy(SWITCHOVER_TABLE, s).row))).toEqual(rowIds(SWITCHOVER_TABLE));
   });
 });
 
@@ -526,7 +525,7 @@ describe('rejoin decision table', () => {
     expect(d.reason).not.toMatch(/undefined/);
   });
   it('every row is reached', () => {
-    expect(new Set(cases.map(([, s]) => REJOIN_TABLE.findIndex((r) => r.when(s)))).size).toBe(REJOIN_TABLE.length);
+    expect(new Set(cases.map(([, s]) => decideBy(REJOIN_TABLE, s).row))).toEqual(rowIds(REJOIN_TABLE));
   });
   it('a timeline missing from the history is divergence, and the refusal says why in one sentence', () => {
     const d = decideRejoin(

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decideFeed, type GateSnapshot, gateRules } from '../../../src/watchdog/gate.js';
+import { tablesDocs } from '../../../src/decisions/registry.js';
+import { checkTable, tableMarkdown } from '../../../src/decisions/table.js';
+import { decideFeed, type GateSnapshot, gateTable, withholdCodes } from '../../../src/watchdog/gate.js';
 
 const opts = { maxLoopLagMs: 500, feedWhenDegraded: true };
 const healthy: GateSnapshot = {
@@ -42,17 +44,23 @@ describe('feed gate', () => {
     expect(d).toEqual({ feed: true, code: 'ok', reason: 'all 2 gated service(s) healthy' });
   });
 
+  it('is well formed (checkTable) and its rows are in the generated docs', () => {
+    expect(checkTable(gateTable)).toEqual([]);
+    expect(tablesDocs()).toContain(tableMarkdown(gateTable));
+  });
+
   it('has a triggering snapshot for every row, and each row stops the feed with its own reason', () => {
-    for (const row of gateRules) {
-      const snap = triggers[row.code];
-      expect(snap, `row ${row.code} has no test snapshot`).toBeDefined();
-      const o = row.code === 'service-degraded' ? { ...opts, feedWhenDegraded: false } : opts;
+    for (const row of gateTable.rows.filter((r) => r.id !== 'ok')) {
+      const snap = triggers[row.id];
+      expect(snap, `row ${row.id} has no test snapshot`).toBeDefined();
+      const o = row.id === 'service-degraded' ? { ...opts, feedWhenDegraded: false } : opts;
       const d = decideFeed(snap as GateSnapshot, o);
-      expect(d.feed, row.code).toBe(false);
-      expect(d.code).toBe(row.code);
+      expect(d.feed, row.id).toBe(false);
+      expect(d.code).toBe(row.id);
       expect(row.comment.length).toBeGreaterThan(10);
     }
-    expect(Object.keys(triggers).sort()).toEqual(gateRules.map((r) => r.code).sort());
+    expect(Object.keys(triggers).sort()).toEqual([...withholdCodes].sort());
+    expect(gateTable.rows.map((r) => r.id)).toEqual([...withholdCodes, 'ok']);
   });
 
   it('names the culprit in the reason', () => {
