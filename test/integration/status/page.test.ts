@@ -371,6 +371,25 @@ describe('status page in headless Chromium', () => {
     await page.close();
   });
 
+  it('when the box stops answering, a bar says since when and the last state stays on screen', async () => {
+    const { page } = await open();
+    const before = await read(page);
+    daemon.child.kill('SIGTERM');
+    expect((await daemon.exited).code).toBe(0);
+    await waitFor('the no-answer bar', () => page.locator('#lost').isVisible(), 20_000, 100);
+    expect(await page.locator('#lost').innerText()).toMatch(
+      /^No answer from the box since \d\d:\d\d:\d\d UTC \(.+\): what you see is the last state it reported\.$/,
+    );
+    expect((await read(page)).nodes).toEqual(before.nodes);
+    await page.close();
+    // the failed fetches are the only console errors this may add
+    consoleErrors.splice(
+      0,
+      consoleErrors.length,
+      ...consoleErrors.filter((e) => !/Failed to load resource|ERR_CONNECTION_REFUSED/.test(e)),
+    );
+  });
+
   it('loaded nothing but the box, and the browser reported no error (CSP violations included)', () => {
     expect(requests.filter((u) => !u.startsWith(`${base}/`))).toEqual([]);
     expect(consoleErrors).toEqual([]);
