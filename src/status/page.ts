@@ -42,7 +42,8 @@ section{background:#fff;border:1px solid var(--line);border-radius:6px;padding:.
 .big{font-size:1.2em;font-weight:700;margin:.1em 0 .3em}.t-ok{color:var(--ok)}.t-warn{color:var(--warn)}.t-bad{color:var(--bad)}.t-idle{color:var(--idle)}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eaeef2;padding:.25em .5em;text-align:left;vertical-align:top}th{font-size:.85em;color:var(--idle);font-weight:600}
 td.when,td.name{white-space:nowrap}td.when{color:var(--idle)}.muted{color:var(--idle)}
-details{border-top:1px solid #eaeef2;padding:.3em 0}summary{cursor:pointer;font-weight:600}details table{font-size:.9em;margin:.3em 0}
+details{border-top:1px solid #eaeef2;padding:.3em 0}summary{cursor:pointer;font-weight:600}details table{font-size:.9em;margin:.3em 0;width:auto}
+details th{font-weight:normal}table.kv th{padding-right:2em}.wide{overflow-x:auto;max-width:100%}details details,details h4{margin-left:.5em}
 #lost{position:sticky;top:0;z-index:1;margin:0;padding:.5em 1.5em;background:var(--bad);color:#fff;font-weight:700}
 footer{color:var(--idle);font-size:.9em;margin:1em 0}footer a{color:inherit}`;
 
@@ -295,10 +296,10 @@ export function snapshotHtml(v: unknown): string {
   if (Array.isArray(v)) {
     if (v.length && v.every(isPlain)) {
       const cols: string[] = [];
-      for (const r of v) for (const k of Object.keys(r)) if (!cols.includes(k)) cols.push(k);
-      return `<table><tr>${cols.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>${v
+      for (const r of v) for (const [k, x] of Object.entries(r)) if (x !== undefined && !cols.includes(k)) cols.push(k);
+      return `<div class="wide"><table class="records"><tr>${cols.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>${v
         .map((r) => `<tr>${cols.map((c) => `<td>${cellHtml(r[c])}</td>`).join('')}</tr>`)
-        .join('')}</table>`;
+        .join('')}</table></div>`;
     }
     return cellHtml(v);
   }
@@ -311,12 +312,21 @@ export function snapshotHtml(v: unknown): string {
     if (isScalar(x) || (Array.isArray(x) && x.every(isScalar)) || (isPlain(x) && !entries.length)) {
       kv.push(`<tr><th>${esc(k)}</th><td>${isPlain(x) ? '-' : cellHtml(x)}</td></tr>`);
     } else if (isPlain(x) && entries.every(isPlain)) {
-      // a map of records (targets, devices): one row per key
-      const rows = Object.entries(x).map(([name, r]) => ({ name, ...(r as Record<string, unknown>) }));
-      blocks.push(`<h4>${esc(k)}</h4>${snapshotHtml(rows)}`);
+      // a map of records (targets, devices): one row per key, or one section per key when the
+      // records hold records themselves (a target's levels), as `rackwitness status` does
+      if (
+        entries.some((r) =>
+          Object.values(r as object).some((y) => !isScalar(y) && !(Array.isArray(y) && y.every(isScalar))),
+        )
+      )
+        for (const [name, r] of Object.entries(x)) blocks.push(`<h4>${esc(k)} ${esc(name)}</h4>${snapshotHtml(r)}`);
+      else {
+        const rows = Object.entries(x).map(([name, r]) => ({ name, ...(r as Record<string, unknown>) }));
+        blocks.push(`<h4>${esc(k)}</h4>${snapshotHtml(rows)}`);
+      }
     } else {
       blocks.push(`<h4>${esc(k)}</h4>${snapshotHtml(x)}`);
     }
   }
-  return `${kv.length ? `<table>${kv.join('')}</table>` : ''}${blocks.join('')}`;
+  return `${kv.length ? `<table class="kv">${kv.join('')}</table>` : ''}${blocks.join('')}`;
 }

@@ -11,6 +11,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -104,6 +105,7 @@ describe('status page in headless Chromium', () => {
   let daemon: Awaited<ReturnType<typeof StartDaemon>>;
   let base: string;
   let sock: string;
+  let fenceApiPort: number;
   let shots: string;
   let browser: Browser;
   let ctx: BrowserContext;
@@ -134,6 +136,7 @@ describe('status page in headless Chromium', () => {
     shots = SHOTS ?? join(dir, 'shots');
     mkdirSync(shots, { recursive: true });
     const http = await freePort();
+    fenceApiPort = await freePort();
     sock = join(dir, 'control.sock');
     // the demo's ticket registry on a free port (demo/booth.conf has a fixed one the demo test uses)
     const booth = join(dir, 'booth.conf');
@@ -149,7 +152,7 @@ describe('status page in headless Chromium', () => {
       RACKWITNESS_CONTROL_SOCKET: sock,
       RACKWITNESS_STATUS_MQTT_EMBEDDED_PORT: String(await freePort()),
       RACKWITNESS_STATUS_HTTP_PORT: String(http),
-      RACKWITNESS_FENCING_API_PORT: String(await freePort()),
+      RACKWITNESS_FENCING_API_PORT: String(fenceApiPort),
       RACKWITNESS_ARBITRATOR_BOOTH_CONFIG: booth,
       // a reboot's power-on waits 30 s: the fencing state stays on screen long enough to read
       RACKWITNESS_FENCING_BOOT_DELAY_S: '30',
@@ -368,6 +371,37 @@ describe('status page in headless Chromium', () => {
     expect(r.nodes['node-a']?.badges).toEqual(['PRIMARY', 'POWER ON']);
     expect(r.nodes['node-a']?.rows['Last fence']).toBe('no fence in the journal');
     expect(r.decisions.some((d) => /^Reboot of node-b succeeded at level 1/.test(d))).toBe(true);
+    await page.close();
+  });
+
+  // after the screenshots, which should not show this refusal
+  it('markup in a value is shown as text: a fence API request whose path is an <img> tag', async () => {
+    // anyone who reaches the fence API port can put text into a refusal sentence (the request path)
+    const hostile = '/v1/fence<img/src=x/onerror=alert(document.domain)>';
+    const reply = await new Promise<string>((resolveReply, reject) => {
+      const sock = connect(fenceApiPort, '127.0.0.1', () =>
+        sock.end(`POST ${hostile} HTTP/1.1\r\nHost: box\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`),
+      );
+      let got = '';
+      sock.on('data', (d) => {
+        got += String(d);
+      });
+      sock.on('end', () => resolveReply(got));
+      sock.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 404 /);
+    await waitFor(
+      'the refusal in the events',
+      async () =>
+        ((await (await fetch(`${base}/events.json`)).json()) as Array<{ sentence: string }>).some((e) =>
+          e.sentence.includes(hostile),
+        ),
+      10_000,
+    );
+    const { page } = await open();
+    const r = await read(page);
+    expect(r.decisions).toContain(`Refused a fence API request from 127.0.0.1 (POST ${hostile}): not-found.`);
+    expect(await page.locator('img').count()).toBe(0);
     await page.close();
   });
 
