@@ -30,6 +30,9 @@ PKGS=(
   python3-jinja2
   # promtool: the real validator of the /metrics exposition format
   prometheus
+  # status page test: headless Chromium renders the page, screenshots it and runs its refresh
+  # script; DejaVu so the screenshots have real glyphs on a clean machine
+  chromium fonts-dejavu-core
 )
 
 missing=()

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../config/errors.js';
 import { EVENTS_FILE, type EventEntry, parseDuration, readEventsFile } from '../daemon/events.js';
 import type { DaemonStatus } from '../daemon/service.js';
+import { bytes, rackAlerts, rackView, span, when } from '../status/rack-view.js';
 import {
   type ConfigOpts,
   configPath,
@@ -197,11 +198,78 @@ export function summaryLine(source: string, config: Record<string, unknown>): st
   return `ok: ${source}: box ${box}; services: ${parts.join(', ') || 'none'}`;
 }
 
-export function formatStatus(s: DaemonStatus): string {
+/**
+ * The rack at a glance, as the status page shows it (src/status/rack-view.ts): one row per node
+ * (power, last fence, PostgreSQL role, timeline, lag, promotion score), what must not be missed,
+ * the tickets and their holder, the watchdog and why it feeds, the quorum device when one runs.
+ */
+export function formatRack(s: DaemonStatus, now = new Date()): string[] {
+  const v = rackView(s, [], now);
+  const lines: string[] = [];
+  if (v.nodes.length) {
+    lines.push(
+      ...table([
+        ['NODE', 'POWER', 'LAST FENCE', 'POSTGRESQL', 'TL', 'LAG', 'SCORE'],
+        ...v.nodes.map((n) => {
+          const f = n.last_fence;
+          const p = n.pg;
+          return [
+            n.name,
+            n.fenced_by_box
+              ? `${n.power ?? 'unknown'}${n.fencing ? (n.fencing.stage === 'fence' ? ' (FENCING)' : ' (FENCED)') : ''}`
+              : '-',
+            f
+              ? `${f.action} ${f.result} ${when(f.at, now)}${f.level !== null ? ` level ${f.level}` : ''}${f.power_on ? `, power-on ${f.power_on}` : ''}`
+              : n.fenced_by_box
+                ? 'none'
+                : '-',
+            p ? p.role : '-',
+            p?.timeline !== null && p?.timeline !== undefined ? String(p.timeline) : '-',
+            p?.role === 'standby'
+              ? `${bytes(p.lag_bytes)}, ${p.lag_seconds ?? '-'} s, ${p.streaming ? `streaming${p.sync ? ` (${p.sync})` : ''}` : 'NOT streaming'}`
+              : '-',
+            p?.score !== null && p?.score !== undefined ? String(p.score) : '-',
+          ];
+        }),
+      ]).split('\n'),
+    );
+  }
+  for (const a of rackAlerts(v, now)) lines.push(`  ! ${a.text}`);
+  if (v.pg?.summary) lines.push(`PostgreSQL: ${v.pg.summary}`);
+  if (v.tickets?.length) {
+    lines.push(
+      '',
+      ...table([
+        ['TICKET', 'HOLDER', 'STATE', 'EXPIRES', 'TERM'],
+        ...v.tickets.map((k) => [
+          k.name,
+          k.holder ? `${k.holder}${k.holder_kind ? ` (${k.holder_kind})` : ''}` : 'nobody',
+          k.state,
+          k.expires_in_s !== null ? `in ${span(k.expires_in_s)}` : '-',
+          k.term !== null ? String(k.term) : '-',
+        ]),
+      ]).split('\n'),
+    );
+  }
+  if (v.watchdog)
+    lines.push(
+      '',
+      `watchdog: ${v.watchdog.feeding === null ? 'UNKNOWN' : v.watchdog.feeding ? 'FEEDING' : 'NOT FEEDING'}: ${v.watchdog.reason}`,
+    );
+  if (v.quorum)
+    lines.push(
+      `quorum device (${v.quorum.service.name}): ${v.quorum.service.health.state}${v.quorum.service.health.reason ? `: ${v.quorum.service.health.reason}` : ''}`,
+    );
+  return lines;
+}
+
+export function formatStatus(s: DaemonStatus, now = new Date()): string {
   const lines = [
     `rackwitness ${s.version} on ${s.box}${s.demo ? ' (demo)' : ''}: ${s.overall.toUpperCase()}  (pid ${s.pid}, up ${s.uptime_s} s)`,
   ];
   for (const p of s.problems) lines.push(`  ! ${p}`);
+  const rack = formatRack(s, now);
+  if (rack.length) lines.push('', ...rack);
   lines.push(
     '',
     table([

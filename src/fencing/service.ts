@@ -211,7 +211,10 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
   const targetSnapshot = (target: string) => {
     const c = cfg as FencingConfig;
     const t = c.targets[target];
-    const last = journal?.history(1, target)[0];
+    const recent = journal?.history(100, target) ?? [];
+    const last = recent[0];
+    // the last off or reboot (a reboot's power-on, status reads and on are not fences)
+    const lastFence = recent.find((h) => h.action === 'off' || h.action === 'reboot');
     const run = fencer?.inProgress().find((r) => r.target === target);
     const pending = fencer?.powerOnPending(target);
     const known = fencer?.knownPower(target);
@@ -229,6 +232,7 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
       known_power: known ? { state: known.state, how: known.how, at: known.at } : undefined,
       problem: problems.get(target),
       last_operation: last ? summarize(last) : undefined,
+      last_fence: lastFence ? summarize(lastFence) : undefined,
       worst_case_reboot_s: worstCaseS(c, target, 'reboot'),
       worst_case_power_on_s: c.reboot_power_on === 'never' ? undefined : worstCaseFollowUpS(c),
     };

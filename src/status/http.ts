@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { EventLog } from '../daemon/events.js';
 import type { DaemonView } from '../daemon/service.js';
-import { renderStatusPage } from './page.js';
+import { openFromQuery, PAGE_CSP, renderStatusPage } from './page.js';
 
 export async function startHttp(
   host: string,
@@ -13,13 +13,13 @@ export async function startHttp(
   events: EventLog,
 ): Promise<Server> {
   const server = createServer((req, res) => {
-    const url = (req.url ?? '/').split('?')[0];
+    const [url = '/', query = ''] = (req.url ?? '/').split('?', 2);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    const send = (code: number, type: string, body: string) => {
-      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+    const send = (code: number, type: string, body: string, headers: Record<string, string> = {}) => {
+      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store', ...headers });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     if (url === '/metrics') {
@@ -32,7 +32,12 @@ export async function startHttp(
     } else if (url === '/events.json') {
       send(200, 'application/json', JSON.stringify(events.list().slice(-500)));
     } else if (url === '/') {
-      send(200, 'text/html; charset=utf-8', renderStatusPage(view.status(), events.list()));
+      const page = renderStatusPage(view.status(), events.list(), { open: openFromQuery(new URLSearchParams(query)) });
+      send(200, 'text/html; charset=utf-8', page, {
+        'content-security-policy': PAGE_CSP,
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+      });
     } else {
       send(404, 'text/plain', 'not found; try /metrics or /status.json\n');
     }

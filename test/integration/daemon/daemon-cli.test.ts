@@ -66,7 +66,7 @@ describe('daemon with an external broker', () => {
     expect(metrics).toMatch(/^rackwitness_mqtt_reconnects_total 0$/m);
 
     const page = await (await fetch(`http://127.0.0.1:${s.http}/`)).text();
-    expect(page).toContain('rackwitness — rack1');
+    expect(page).toContain('<h1>rackwitness · rack1</h1>');
 
     await d.kill('SIGKILL');
     const after = await until(

@@ -39,6 +39,14 @@ async function checkCli(sock: string): Promise<void> {
   // status: a service table, then every snapshot in full (no "..." cut, no JSON blobs)
   const human = await runCli(['status', '--socket', sock]);
   expect(human.stdout).toMatch(/^SERVICE\s+STATE\s+REASON$/m);
+  // the rack at a glance first (as on the status page): node-b was fenced off above
+  expect(human.stdout).toMatch(/^NODE\s+POWER\s+LAST FENCE\s+POSTGRESQL\s+TL\s+LAG\s+SCORE$/m);
+  expect(human.stdout).toMatch(/^node-a\s+on\s+none\s+primary\s+1\s+-\s+1001$/m);
+  expect(human.stdout).toMatch(
+    /^node-b\s+off\s+off success \d\d:\d\d:\d\d UTC \([^)]+\) level 1\s+standby\s+1\s+\S+ k?B, [\d.]+ s, streaming \(async\)\s+1000$/m,
+  );
+  expect(human.stdout).toMatch(/^TICKET\s+HOLDER\s+STATE\s+EXPIRES\s+TERM\n^db\s+nobody\s+/m);
+  expect(human.stdout).toMatch(/^watchdog: FEEDING: all 3 gated service\(s\) healthy/m);
   expect(human.stdout).toMatch(/^fencing\s+ok\s*$/m);
   expect(human.stdout).toMatch(/^ {2}targets node-b:$/m);
   expect(human.stdout).toMatch(/^ {4}levels:$/m);
