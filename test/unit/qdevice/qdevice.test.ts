@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runRules } from '../../../src/config/rules.js';
 import { configRules, configSchema } from '../../../src/config/schema.js';
-import { checkTable } from '../../../src/decisions/table.js';
+import { checkTable, tableMarkdown } from '../../../src/decisions/table.js';
+import { heuristicsTable } from '../../../src/pgsql/core/heuristics.js';
 import { nodeSteps, quorumSection } from '../../../src/qdevice/certs.js';
 import { parseList, parseStatus } from '../../../src/qdevice/qnetd-tool.js';
 import {
@@ -227,5 +229,13 @@ describe('qdevice config', () => {
     ]);
     expect(load({ cluster_name: 'c', nodes: NODES, tie_breaker: '2' })).toEqual([]);
     expect(() => configSchema.parse({ qdevice: { cluster_name: 'c', nodes: [NODES[0]] } })).toThrow(/exactly two/);
+  });
+});
+
+describe('docs', () => {
+  it('docs/partitions.md carries the qdevice and heuristics tables as the code has them', () => {
+    const doc = readFileSync(new URL('../../../docs/partitions.md', import.meta.url), 'utf8');
+    expect(doc).toContain(tableMarkdown(qdeviceTable));
+    expect(doc).toContain(tableMarkdown(heuristicsTable));
   });
 });
