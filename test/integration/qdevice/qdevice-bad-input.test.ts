@@ -13,7 +13,7 @@ import { configSchema } from '../../../src/config/schema.js';
 import { EventLog } from '../../../src/daemon/events.js';
 import type { Service, ServiceContext } from '../../../src/daemon/service.js';
 import { createQdeviceService } from '../../../src/qdevice/service.js';
-import { CLI } from '../../fixtures/cli.js';
+import { CLI, runCli, startDaemon } from '../../fixtures/cli.js';
 import { cleanupDir, freePort, onCleanup, type Spawned, spawnProc, tempDir, waitFor } from '../../fixtures/proc.js';
 import { sh } from '../../fixtures/qdevice-lab.js';
 
@@ -126,6 +126,33 @@ describe('quorum device bad input, real qnetd tools', () => {
       expect(svc.snapshot()).toMatchObject({
         qnetd: { up: true, address: `127.0.0.1:${port}`, certificates: 'ok', connected_clients: 0 },
       });
+      // the same through the real daemon: rackwitness status and /metrics
+      const http = await freePort();
+      const file = join(dir, 'daemon.yaml');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          box: { name: 'rwqd', state_dir: join(dir, 'state') },
+          control: { socket: join(dir, 'control.sock') },
+          status: { mqtt: { enabled: false }, http: { host: '127.0.0.1', port: http } },
+          qdevice: { ...BASE, socket, nssdb_dir: join(good, 'nssdb') },
+        }),
+      );
+      const daemon = await startDaemon(['--config', file]);
+      try {
+        const st = await runCli(['status', '--json', '-c', file]);
+        const q = (
+          JSON.parse(st.stdout) as { services: Array<{ name: string; health: unknown; snapshot: unknown }> }
+        ).services.find((x) => x.name === 'qdevice');
+        expect(q?.health).toEqual(svc.health());
+        expect(q?.snapshot).toMatchObject({ cluster_name: 'rwqdbad', qnetd: { up: true, connected_clusters: 0 } });
+        const metrics = await (await fetch(`http://127.0.0.1:${http}/metrics`)).text();
+        expect(metrics).toMatch(/^rackwitness_qdevice_qnetd_up 1$/m);
+        expect(metrics).toMatch(/^rackwitness_qdevice_node_connected\{node="node-a"\} 0$/m);
+      } finally {
+        await daemon.kill('SIGTERM');
+      }
+
       await qnetd.kill('SIGKILL');
       await waitFor('qnetd down', () => (svc.snapshot() as { row: string }).row === 'qd.qnetd-down', 5000);
       expect(svc.health().reason).toBe(
