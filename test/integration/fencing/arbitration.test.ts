@@ -9,7 +9,9 @@
  * of no node is refused; with the primary's PostgreSQL killed, the standby (highest timeline and
  * WAL position) is preferred and granted at once.
  */
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../../src/daemon/service.js';
 import { signedHeaders } from '../../../src/fencing/protocol.js';
@@ -133,6 +135,15 @@ describe('fence arbitration through the fence API, preferring the observed prima
     // node_a was never switched: its only journal entry is the refusal
     expect(journal.filter((e) => e.target === 'node_a').map((e) => e.result)).toEqual(['refused']);
     expect(journal.find((e) => e.target === 'node_b' && e.action === 'reboot')?.result).toBe('success');
+    // the events log says why the request was held, then refused
+    const events = readFileSync(join(h.dir, 'state', 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string; sentence: string });
+    expect(events.find((e) => e.kind === 'fence.arbitration.hold')?.sentence).toBe(
+      "Holding node_b's reboot of node_a for up to 4 s: node_a holds the writable primary, so its request wins if it comes.",
+    );
+    expect(events.find((e) => e.kind === 'fence.refused')?.sentence).toBe(`Refused reboot of node_a: ${sentence}.`);
   }, 30_000);
 
   it('a fence request from an address that belongs to no node is refused in one sentence', async () => {

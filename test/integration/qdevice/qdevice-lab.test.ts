@@ -11,9 +11,10 @@
  * corosync-qdevice-net-certutil flow with `rackwitness qdevice sign` on the box (a request for
  * another cluster is refused); the observer sees both nodes connected with verified TLS and ACK
  * votes; a partition of the inter-node link leaves only the primary's node quorate; a node
- * without qdevice and qnetd down are each a degraded state with one sentence.
+ * without qdevice, a node whose certificate a foreign CA signed (it never connects), and qnetd
+ * down are each a degraded state with one sentence.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -297,7 +298,7 @@ describe('quorum device: qnetd on the box, corosync + qdevice nodes, PostgreSQL-
     await waitFor('both quorate again', async () => (await quorate(QD.n1)) && (await quorate(QD.n2)), 30_000, 200);
   }, 90_000);
 
-  it('a node without qdevice and qnetd down are each a degraded state with one sentence', async () => {
+  it('a node whose certificate another CA signed never connects, and qnetd down: each degraded with one sentence', async () => {
     await daemons[`qdevice-${QD.n1}`]?.kill('SIGKILL');
     await waitFor('node-a disconnected', () => snap().row === 'qd.node-disconnected', 30_000, 200);
     expect(svc?.health()).toEqual({
@@ -306,6 +307,39 @@ describe('quorum device: qnetd on the box, corosync + qdevice nodes, PostgreSQL-
         'node-a (node id 1) is not connected to qnetd (corosync-qdevice down or unreachable there, or its certificate not signed by this box)',
     });
     expect(events.list().some((e) => e.kind === 'qdevice.node.disconnected')).toBe(true);
+
+    // node-a gets a cluster certificate from a foreign CA (another qnetd's), with the real tools
+    const foreign = join(lab.dir, 'foreign');
+    mkdirSync(foreign);
+    const inForeign = (script: string) =>
+      sh('unshare', [
+        '--mount',
+        '--propagation',
+        'private',
+        '--',
+        'sh',
+        '-ec',
+        `mount --bind ${foreign} /etc/corosync/qnetd\n${script}`,
+      ]);
+    expect((await inForeign('corosync-qnetd-certutil -i')).code).toBe(0);
+    const nssdb = join(lab.etc(QD.n1), 'qdevice/net/nssdb');
+    renameSync(nssdb, `${nssdb}.box`);
+    const n1 = (args: string[]) => lab.exec(QD.n1, 'corosync-qdevice-net-certutil', args);
+    expect((await n1(['-i', '-c', join(foreign, 'nssdb/qnetd-cacert.crt')])).code).toBe(0);
+    expect((await n1(['-r', '-n', CLUSTER])).code).toBe(0);
+    expect((await inForeign(`corosync-qnetd-certutil -s -c ${nssdb}/qdevice-net-node.crq -n ${CLUSTER}`)).code).toBe(0);
+    expect((await n1(['-M', '-c', join(foreign, `nssdb/cluster-${CLUSTER}.crt`)])).code).toBe(0);
+    const mismatched = lab.spawn(QD.n1, 'corosync-qdevice', ['-f', '-d']);
+    daemons.mismatched = mismatched;
+    // it tries, the TLS handshake fails (qdevice 3.0.3 logs only "Unhandled error when reading from
+    // server"), it retries; the box keeps saying node-a is not connected
+    const why = await mismatched.waitFor(/^.*Unhandled error when reading from server.*$/m, 20_000).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${dump()}`);
+    });
+    process.stdout.write(`[qdevice-lab] node-a with a foreign certificate: ${why[0].trim()}\n`);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(snap().row).toBe('qd.node-disconnected');
+    expect(snap().nodes.find((n) => n.name === 'node-a')?.connected).toBe(false);
 
     await daemons.qnetd?.kill('SIGKILL');
     await waitFor('qnetd down', () => snap().row === 'qd.qnetd-down', 10_000, 200);
