@@ -86,6 +86,22 @@ describe('quorum device bad input, real qnetd tools', () => {
       'rackwitness: the "QNet CA" certificate is missing from /etc/corosync/qnetd/nssdb: the database exists but is incomplete; move /etc/corosync/qnetd/nssdb aside and run rackwitness qdevice init again (the nodes then need the new CA)',
     );
     expect(existsSync(join(dir, 'out'))).toBe(false);
+
+    // a good database is kept, and without --write-root everything goes to stdout
+    const shown = await inQnetdNs(good, `exec ${process.execPath} ${CLI} qdevice init -c ${cfg}`);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/^Kept qnetd's certificate database \/etc\/corosync\/qnetd\/nssdb/);
+    expect(shown.stdout).toContain('# ---- qnetd-cacert.crt (copy to every node) ----\n-----BEGIN CERTIFICATE-----');
+    expect(shown.stdout).toContain('host: 192.0.2.1');
+    expect(shown.stdout).toContain('corosync-qdevice-net-certutil -r -n rwqdbad');
+    // no address for the nodes: one sentence naming the key and the flag
+    const noHost = join(dir, 'nohost.yaml');
+    writeFileSync(noHost, JSON.stringify({ status: { enabled: false }, qdevice: BASE }));
+    const r2 = await inQnetdNs(good, `exec ${process.execPath} ${CLI} qdevice init -c ${noHost}`);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr.trim()).toBe(
+      'rackwitness: qdevice.host is not set: give the address the nodes reach the box at with --host',
+    );
   });
 
   it('missing certificates, no client, and qnetd gone: each a degraded state with one sentence', async () => {
