@@ -14,6 +14,7 @@ import { EventLog } from '../../../src/daemon/events.js';
 import type { Service, ServiceContext } from '../../../src/daemon/service.js';
 import { createQdeviceService } from '../../../src/qdevice/service.js';
 import { CLI, runCli, startDaemon } from '../../fixtures/cli.js';
+import { promtoolCheckMetrics } from '../../fixtures/monitoring.js';
 import { cleanupDir, freePort, onCleanup, type Spawned, spawnProc, tempDir, waitFor } from '../../fixtures/proc.js';
 import { sh } from '../../fixtures/qdevice-lab.js';
 
@@ -165,6 +166,7 @@ describe('quorum device bad input, real qnetd tools', () => {
         const metrics = await (await fetch(`http://127.0.0.1:${http}/metrics`)).text();
         expect(metrics).toMatch(/^rackwitness_qdevice_qnetd_up 1$/m);
         expect(metrics).toMatch(/^rackwitness_qdevice_node_connected\{node="node-a"\} 0$/m);
+        expect(promtoolCheckMetrics(metrics)).toEqual({ code: 0, output: '' });
       } finally {
         await daemon.kill('SIGTERM');
       }
