@@ -65,6 +65,8 @@ export interface ArbitrationSnapshot {
   readonly heldSinceMs?: number;
   /** When the target last asked to fence the requester (ms), if the box saw it. */
   readonly rivalAskedAtMs?: number;
+  /** The box itself verified the target off and has not seen it on since: it cannot ask. */
+  readonly targetVerifiedOff?: boolean;
 }
 
 export type ArbitrationVerdict =
@@ -234,6 +236,14 @@ export const arbitrationTable: DecisionTable<ArbitrationSnapshot, ArbitrationVer
       reason: (s) => `${preference(s)?.why}: ${s.requester}'s ${s.action} of ${s.target} is granted at once`,
     },
     {
+      id: 'arb.preferred-off',
+      comment:
+        'The preferred node is off by the box’s own verified off (not seen on since): it cannot ask, so holding would only delay the only live node.',
+      when: (s) => preference(s)?.node === s.target && s.targetVerifiedOff === true,
+      outcome: () => 'pass',
+      reason: (s) => `${s.target} is off (verified by the box), so it cannot ask: ${s.requester}'s ${s.action} goes on`,
+    },
+    {
       id: 'arb.hold-for-preferred',
       comment:
         'The requester asks to fence the preferred node: hold the request for the window so that the preferred node’s own request, if it comes, wins the race.',
@@ -263,6 +273,7 @@ const ARB_OUTCOME: Record<string, string> = {
   'arb.rival-won': 'refuse',
   'arb.window-over': 'pass',
   'arb.requester-preferred': 'pass',
+  'arb.preferred-off': 'pass',
   'arb.hold-for-preferred': 'hold',
   'arb.first-come': 'pass',
 };
@@ -279,6 +290,8 @@ export interface ArbiterRequest {
   via: 'api' | 'local';
   requester?: string;
   addr?: string;
+  /** Re-read at every decision: the box verified the target off and has not seen it on since. */
+  targetVerifiedOff?: () => boolean;
 }
 
 export interface ArbiterOptions {
@@ -329,6 +342,7 @@ export class Arbiter {
       arrivedAtMs,
       ...(heldSinceMs !== undefined ? { heldSinceMs } : {}),
       ...(rival !== undefined ? { rivalAskedAtMs: rival } : {}),
+      ...(req.targetVerifiedOff?.() ? { targetVerifiedOff: true } : {}),
     };
   }
 

@@ -260,6 +260,10 @@ export class Fencer {
         via: req.requester.via === 'api' ? 'api' : 'local',
         ...(req.requester.node ? { requester: req.requester.node } : {}),
         ...(req.requester.addr ? { addr: req.requester.addr } : {}),
+        targetVerifiedOff: () => {
+          const k = this.power.get(req.target);
+          return k?.state === 'off' && k.how === 'verified-off';
+        },
       });
       if (a.verdict === 'refuse') return this.refuse(req, a.reason);
     }

@@ -58,6 +58,7 @@ const cases: Record<string, ArbitrationSnapshot> = {
   'arb.rival-won': snap({ rivalAskedAtMs: NOW - 300 }),
   'arb.window-over': snap({ heldSinceMs: NOW - 5000 }),
   'arb.requester-preferred': snap({ target: 'node-b', requester: 'node-a' }),
+  'arb.preferred-off': snap({ targetVerifiedOff: true }),
   'arb.hold-for-preferred': snap(),
   'arb.first-come': snap({ observer: undefined }),
 };
