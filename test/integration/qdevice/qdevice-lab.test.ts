@@ -10,7 +10,9 @@
  * corosync-qnetd-certutil and writes what the nodes need; the nodes run the real
  * corosync-qdevice-net-certutil flow with `rackwitness qdevice sign` on the box (a request for
  * another cluster is refused); the observer sees both nodes connected with verified TLS and ACK
- * votes; a partition of the inter-node link leaves only the primary's node quorate; a node
+ * votes; a partition of the inter-node link leaves only the primary's node quorate; with the
+ * primary's node isolated (power loss) the standby's half wins alone although its heuristics
+ * fail; a node
  * without qdevice, a node whose certificate a foreign CA signed (it never connects), and qnetd
  * down are each a degraded state with one sentence.
  */
@@ -297,6 +299,37 @@ describe('quorum device: qnetd on the box, corosync + qdevice nodes, PostgreSQL-
     await lab.heal();
     await waitFor('both quorate again', async () => (await quorate(QD.n1)) && (await quorate(QD.n2)), 30_000, 200);
   }, 90_000);
+
+  it('the primary’s node lost (isolated like a power loss): the standby’s half wins alone, its heuristics failing', async () => {
+    const t0 = performance.now();
+    await sh('ip', ['-n', QD.sw, 'link', 'set', 'q2', 'down']);
+    try {
+      // node-a's heuristics still fail (its standby streams), yet once qnetd drops node-b's
+      // silent client the lone half gets the vote: ffsplit prefers a half with a client to none
+      await waitFor(
+        'node-a alone quorate',
+        async () => {
+          const q = await quorum(QD.n1);
+          return q.quorate && q.nodes === 1;
+        },
+        60_000,
+        250,
+      );
+      const s = (performance.now() - t0) / 1000;
+      const a = snap().nodes.find((n) => n.name === 'node-a');
+      expect(a).toMatchObject({ connected: true, vote: 'ACK', heuristics: 'Fail' });
+      expect(snap().nodes.find((n) => n.name === 'node-b')?.connected).toBe(false);
+      process.stdout.write(`[qdevice-lab] node-b isolated → node-a alone quorate in ${s.toFixed(1)} s\n`);
+    } finally {
+      await sh('ip', ['-n', QD.sw, 'link', 'set', 'q2', 'up']);
+    }
+    await waitFor(
+      'both quorate and connected again',
+      async () => (await quorate(QD.n1)) && (await quorate(QD.n2)) && snap().nodes.every((n) => n.connected),
+      60_000,
+      250,
+    );
+  }, 150_000);
 
   it('a node whose certificate another CA signed never connects, and qnetd down: each degraded with one sentence', async () => {
     await daemons[`qdevice-${QD.n1}`]?.kill('SIGKILL');
