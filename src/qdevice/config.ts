@@ -107,6 +107,20 @@ export const qdeviceRules: ConfigRule[] = [
     },
   },
   {
+    id: 'qdevice.port-clash',
+    path: 'qdevice.port',
+    describe: 'qnetd’s port differs from the fence agent API and the status HTTP ports (all listen on the box).',
+    check: (c) => {
+      const q = c.qdevice;
+      if (!q?.enabled) return undefined;
+      if (c.fencing?.enabled && c.fencing.api.enabled && c.fencing.api.port === q.port)
+        return `port ${q.port} is also the fence agent API's port (fencing.api.port)`;
+      if (c.status.enabled && c.status.http.enabled && c.status.http.port === q.port)
+        return `port ${q.port} is also the status HTTP port (status.http.port)`;
+      return undefined;
+    },
+  },
+  {
     id: 'qdevice.tie-breaker-node',
     path: 'qdevice.tie_breaker',
     describe: 'A numeric tie-breaker names one of the two node ids.',

@@ -228,6 +228,12 @@ describe('qdevice config', () => {
       { path: 'qdevice.tie_breaker', message: 'tie_breaker 3 is not the node id of node-a (1) or node-b (2)' },
     ]);
     expect(load({ cluster_name: 'c', nodes: NODES, tie_breaker: '2' })).toEqual([]);
+    expect(
+      runRules(
+        configSchema.parse({ status: { http: { port: 5403 } }, qdevice: { cluster_name: 'c', nodes: NODES } }),
+        configRules,
+      ),
+    ).toEqual([{ path: 'qdevice.port', message: 'port 5403 is also the status HTTP port (status.http.port)' }]);
     expect(() => configSchema.parse({ qdevice: { cluster_name: 'c', nodes: [NODES[0]] } })).toThrow(/exactly two/);
   });
 });
