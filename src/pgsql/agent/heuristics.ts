@@ -145,7 +145,7 @@ export async function readSnapshot(o: HeuristicsOptions): Promise<HeuristicsSnap
         ? `no answer within ${psqlMs} ms`
         : r.missing
           ? `cannot run ${join(o.bindir, 'psql')}`
-          : (r.stderr.trim().split('\n').pop() ?? `psql exited ${r.code}`).replace(/^psql: (error: )?/, '');
+          : firstLine(r.stderr) || `psql exited ${r.code}`;
     return { answered: false, error: why };
   }
   const f = (r.stdout.split('\n').find((l) => l.includes(SEP)) ?? '').split(SEP);
@@ -180,6 +180,16 @@ export async function readSnapshot(o: HeuristicsOptions): Promise<HeuristicsSnap
   snap.upstream = `${host}:${port}`;
   if (snap.receiverStatus !== 'streaming') snap.upstreamProbe = await probeTcp(host, port, left());
   return snap;
+}
+
+/** psql's own error line ("psql: error: connection to server ... failed: ..."), without its prefix. */
+function firstLine(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+  const line = lines.find((l) => l.startsWith('psql:')) ?? lines[0] ?? '';
+  return line.replace(/^psql: (error: )?/, '');
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
