@@ -153,3 +153,50 @@ export function nodeSteps(c: QdeviceConfig, host: string): string {
     '',
   ].join('\n');
 }
+
+/**
+ * What one node does, in order (the first node makes the cluster certificate, the second imports
+ * it). `<staging root>/<node>/STEPS.txt` holds this next to the files it names.
+ */
+export function stepsFor(c: QdeviceConfig, host: string, node: string): string {
+  const [first, second] = c.nodes;
+  const a = first?.name ?? 'node-a';
+  const b = second?.name ?? 'node-b';
+  const db = '/etc/corosync/qdevice/net/nssdb';
+  const head = [
+    `# ${node}: joining the quorum device of cluster "${c.cluster_name}" at ${host}:${c.port} (written by rackwitness qdevice init).`,
+    '# As root, in order. Package: corosync-qdevice. The files named here are in this directory.',
+    '',
+    '# 1. the node database, trusting the box CA',
+    'corosync-qdevice-net-certutil -i -c qnetd-cacert.crt',
+    '',
+  ];
+  const middle =
+    node === a
+      ? [
+          `# 2. a certificate request for the cluster (the name must equal totem.cluster_name)`,
+          `corosync-qdevice-net-certutil -r -n ${c.cluster_name}`,
+          `#    copy ${db}/qdevice-net-node.crq to the box, and there run:`,
+          '#    rackwitness qdevice sign --request qdevice-net-node.crq',
+          `#    then copy cluster-${c.cluster_name}.crt back here`,
+          '',
+          '# 3. import the signed certificate (makes the cluster key and certificate, qdevice-net-node.p12)',
+          `corosync-qdevice-net-certutil -M -c cluster-${c.cluster_name}.crt`,
+          `#    copy ${db}/qdevice-net-node.p12 to ${b} (it holds the cluster's private key: scp, mode 0600)`,
+          '',
+        ]
+      : [
+          `# 2. import the cluster key and certificate made on ${a} (${db}/qdevice-net-node.p12 there)`,
+          'corosync-qdevice-net-certutil -m -c qdevice-net-node.p12',
+          '',
+        ];
+  return [
+    ...head,
+    ...middle,
+    '# last: replace the quorum section of /etc/corosync/corosync.conf by corosync.conf.quorum (two_node',
+    '#    goes away), the same on both nodes, then reload corosync (corosync-cfgtool -R) and start',
+    '#    qdevice on every boot after corosync:',
+    'systemctl enable --now corosync-qdevice',
+    '',
+  ].join('\n');
+}

@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { type ConfigOpts, withConfigOption } from '../cli/config-source.js';
-import { CERTUTIL_DB, checkQnetdDb, exec, exportCa, nodeSteps, quorumSection } from './certs.js';
+import { CERTUTIL_DB, checkQnetdDb, exec, exportCa, nodeSteps, quorumSection, stepsFor } from './certs.js';
 import type { QdeviceConfig } from './config.js';
 
 const TIMEOUT_MS = 60_000;
@@ -71,6 +71,13 @@ export async function qdeviceInit(
     put('qnetd-cacert.crt', caPem);
     put('corosync.conf.quorum', quorum);
     put('NODE-STEPS.txt', steps);
+    // what each node needs, in a directory of its own to copy over as is
+    for (const n of c.nodes) {
+      mkdirSync(join(root, n.name), { recursive: true, mode: 0o755 });
+      put(join(n.name, 'qnetd-cacert.crt'), caPem);
+      put(join(n.name, 'corosync.conf.quorum'), quorum);
+      put(join(n.name, 'STEPS.txt'), stepsFor(c, host, n.name));
+    }
   }
   return { database, caPem, quorum, steps, files };
 }

@@ -37,10 +37,10 @@ export const qdeviceHeuristicsSchema = z
       description: 'Extra arguments for the command on the nodes, e.g. "--pgport 5433 --pghost /run/postgresql".',
     }),
     timeout_s: seconds(
-      'corosync-qdevice heuristics timeout (sync_timeout and timeout); the command bounds itself 1 s below it.',
+      'corosync-qdevice heuristics timeout (sync_timeout and timeout); the command bounds itself 1 s below it. It normally answers in a fraction of a second; the margin is for a loaded node (a missed timeout is a failed verdict, and a primary that fails ties with the standby).',
       1.5,
       60,
-    ).default(5),
+    ).default(10),
   })
   .prefault({})
   .meta({ description: 'The heuristics section `rackwitness qdevice init` prints for corosync.conf.' });

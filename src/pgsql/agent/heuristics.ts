@@ -7,12 +7,14 @@
  * heuristics table (src/pgsql/core/heuristics.ts), printing the one-sentence verdict on stdout.
  *
  * qdevice runs it directly (no shell) as root; everything it does is bounded by --timeout-ms
- * (default 3000), below qdevice's heuristics timeout: a hang is a failed verdict, never a wait.
- * Runs on Node 18 (Debian 12): node built-ins and the agent's own I/O helpers only.
+ * (default 9000), below qdevice's heuristics timeout: a hang is a failed verdict, never a wait.
+ * Runs on Node 18 (Debian 12). It imports node built-ins and the pure table only: on a loaded node
+ * every module loaded counts against qdevice's timeout.
  *
  *   rackwitness-qdevice-heuristics [--pghost DIR|HOST] [--pgport N] [--bindir DIR]
  *                                  [--user OSUSER] [--timeout-ms N]
  */
+import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import {
@@ -21,7 +23,6 @@ import {
   heuristicsVerdict,
   type UpstreamProbe,
 } from '../core/heuristics.js';
-import { run } from './io.js';
 
 export interface HeuristicsOptions {
   pghost: string;
@@ -36,7 +37,7 @@ const DEFAULTS: HeuristicsOptions = {
   pgport: 5432,
   bindir: '/usr/lib/postgresql/15/bin',
   user: 'postgres',
-  timeoutMs: 3000,
+  timeoutMs: 9000,
 };
 
 /** Parses argv; throws an Error naming the bad option. */
@@ -80,6 +81,38 @@ export function parseArgs(argv: readonly string[]): HeuristicsOptions {
   return o;
 }
 
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+  missing: boolean;
+}
+
+/** One bounded child process, as the PostgreSQL OS user when we are root (runuser, no login session). */
+function runAs(user: string, cmd: string, args: string[], timeoutMs: number): Promise<Ran> {
+  const asRoot = process.getuid?.() === 0;
+  const [file, argv] = asRoot && user !== 'root' ? ['runuser', ['-u', user, '--', cmd, ...args]] : [cmd, args];
+  return new Promise((resolve) => {
+    const child = execFile(
+      file,
+      argv,
+      {
+        timeout: timeoutMs,
+        killSignal: 'SIGKILL',
+        cwd: '/',
+        env: { ...process.env, LC_ALL: 'C', PGCONNECT_TIMEOUT: '2' },
+      },
+      (err, stdout, stderr) => {
+        const e = err as (NodeJS.ErrnoException & { code?: unknown }) | null;
+        const missing = e?.code === 'ENOENT' || e?.code === 'EACCES';
+        const code = !e ? 0 : typeof e.code === 'number' ? e.code : missing ? 127 : 124;
+        resolve({ code, stdout: String(stdout ?? ''), stderr: String(stderr ?? ''), missing });
+      },
+    );
+    child.stdin?.end();
+  });
+}
+
 const SEP = '\x1f';
 const SQL = [
   'SELECT pg_is_in_recovery()',
@@ -113,7 +146,8 @@ export async function readSnapshot(o: HeuristicsOptions): Promise<HeuristicsSnap
   // psql within 2/3 of the budget; coreutils' timeout kills psql itself (libpq's connect_timeout
   // cannot go below 2 s and a hung server holds an accepted connection forever)
   const psqlMs = Math.max(100, Math.floor((o.timeoutMs * 2) / 3));
-  const r = await run(
+  const r = await runAs(
+    o.user,
     'timeout',
     [
       '-s',
@@ -137,11 +171,11 @@ export async function readSnapshot(o: HeuristicsOptions): Promise<HeuristicsSnap
       '-c',
       SQL,
     ],
-    { timeoutMs: psqlMs + 500, asUser: o.user, env: { PGCONNECT_TIMEOUT: '2' }, stdinNull: true },
+    psqlMs + 500,
   );
   if (r.code !== 0) {
     const why =
-      r.code === 124 || r.code === 137 || r.timedOut
+      r.code === 124 || r.code === 137
         ? `no answer within ${psqlMs} ms`
         : r.missing
           ? `cannot run ${join(o.bindir, 'psql')}`
@@ -205,7 +239,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const t = setTimeout(() => {
       process.stdout.write(`fail: no verdict within ${o.timeoutMs} ms\n`);
       resolve(1);
-    }, o.timeoutMs + 1000);
+    }, o.timeoutMs);
     t.unref();
   });
   const verdict = (async () => {

@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { configSchema } from '../../../src/config/schema.js';
 import { EventLog } from '../../../src/daemon/events.js';
 import type { Service, ServiceContext } from '../../../src/daemon/service.js';
@@ -105,7 +105,6 @@ describe('quorum device: qnetd on the box, corosync + qdevice nodes, PostgreSQL-
           heuristics: {
             command: process.execPath,
             args: `${HEURISTICS_JS} --pghost ${rack.socketDir} --bindir ${rack.bindir} --pgport PGPORT`,
-            timeout_s: 5,
           },
         },
       }),
@@ -129,10 +128,17 @@ describe('quorum device: qnetd on the box, corosync + qdevice nodes, PostgreSQL-
     expect(quorum).toContain('algorithm: ffsplit');
     expect(quorum).toContain('tls: on');
     expect(quorum).not.toMatch(/^\s*two_node/m);
-    expect(quorum).toMatch(/exec_pgsql: .*heuristics\.js .* --timeout-ms 4000$/m);
+    expect(quorum).toMatch(/exec_pgsql: .*heuristics\.js .* --timeout-ms 9000$/m);
     expect(readFileSync(join(out, 'NODE-STEPS.txt'), 'utf8')).toContain(
       `corosync-qdevice-net-certutil -r -n ${CLUSTER}`,
     );
+    // and per node, a directory to copy over as is
+    for (const n of ['node-a', 'node-b']) {
+      expect(readFileSync(join(out, n, 'qnetd-cacert.crt'), 'utf8')).toBe(ca);
+      expect(readFileSync(join(out, n, 'corosync.conf.quorum'), 'utf8')).toBe(quorum);
+    }
+    expect(readFileSync(join(out, 'node-a', 'STEPS.txt'), 'utf8')).toContain(`-M -c cluster-${CLUSTER}.crt`);
+    expect(readFileSync(join(out, 'node-b', 'STEPS.txt'), 'utf8')).toContain('-m -c qdevice-net-node.p12');
     // a second run keeps the database (the nodes' certificates stay valid)
     const again = await cli(QD.box, ['qdevice', 'init', '--write-root', out]);
     expect(again.stdout).toMatch(/^Kept qnetd's certificate database/);
@@ -140,9 +146,12 @@ describe('quorum device: qnetd on the box, corosync + qdevice nodes, PostgreSQL-
   });
 
   it('the nodes follow the steps with the real corosync-qdevice-net-certutil; sign refuses a request for another cluster', async () => {
-    const ca = join(out, 'qnetd-cacert.crt');
-    for (const ns of [QD.n1, QD.n2] as const) {
-      const r = await lab.exec(ns, 'corosync-qdevice-net-certutil', ['-i', '-c', ca]);
+    // each node uses its own directory of what init wrote (node-a is rwqd-n1, node-b rwqd-n2)
+    for (const [ns, node] of [
+      [QD.n1, 'node-a'],
+      [QD.n2, 'node-b'],
+    ] as const) {
+      const r = await lab.exec(ns, 'corosync-qdevice-net-certutil', ['-i', '-c', join(out, node, 'qnetd-cacert.crt')]);
       expect(r.code, r.stderr).toBe(0);
     }
     const crq = join(lab.etc(QD.n1), 'qdevice/net/nssdb/qdevice-net-node.crq');
@@ -185,7 +194,7 @@ describe('quorum device: qnetd on the box, corosync + qdevice nodes, PostgreSQL-
       `local_socket_file=${lab.socket}`,
     ]);
     await waitFor('qnetd socket', () => existsSync(lab.socket), 10_000);
-    const quorum = readFileSync(join(out, 'corosync.conf.quorum'), 'utf8');
+    const quorum = readFileSync(join(out, 'node-a', 'corosync.conf.quorum'), 'utf8');
     // node-a (id 1) judges the standby, node-b (id 2) the primary
     const [primary, standby] = rack.nodes;
     writeCorosyncConf(lab.etc(QD.n1), CLUSTER, quorum.replace('PGPORT', String(standby.port)));
@@ -271,7 +280,17 @@ describe('quorum device: qnetd on the box, corosync + qdevice nodes, PostgreSQL-
     })();
     t0 = performance.now();
     await lab.partition();
-    await waitFor('node-b alone quorate', async () => !(await quorate(QD.n1)) && (await quorate(QD.n2)), 30_000, 200);
+    onTestFinished(() => lab.heal());
+    await waitFor(
+      'node-b alone quorate',
+      async () => !(await quorate(QD.n1)) && (await quorate(QD.n2)),
+      30_000,
+      200,
+    ).catch(async (e) => {
+      sampling = false;
+      const list = (await sh('corosync-qnetd-tool', ['-l', '-v', '-p', lab.socket])).stdout;
+      throw new Error(`${(e as Error).message}\n${list}\n${dump()}`);
+    });
     const decidedS = (performance.now() - t0) / 1000;
     // it stays so: node-a (lowest node id, the tie-breaker's pick) never gets the vote while cut
     await new Promise((r) => setTimeout(r, 3000));
@@ -316,9 +335,18 @@ describe('quorum device: qnetd on the box, corosync + qdevice nodes, PostgreSQL-
         250,
       );
       const s = (performance.now() - t0) / 1000;
-      const a = snap().nodes.find((n) => n.name === 'node-a');
-      expect(a).toMatchObject({ connected: true, vote: 'ACK', heuristics: 'Fail' });
-      expect(snap().nodes.find((n) => n.name === 'node-b')?.connected).toBe(false);
+      // the observer polls every 0.3 s: its next view shows node-b dropped and node-a's ACK
+      await waitFor(
+        'the box sees node-b dropped',
+        () => snap().nodes.find((n) => n.name === 'node-b')?.connected === false,
+        5000,
+        100,
+      );
+      expect(snap().nodes.find((n) => n.name === 'node-a')).toMatchObject({
+        connected: true,
+        vote: 'ACK',
+        heuristics: 'Fail',
+      });
       process.stdout.write(`[qdevice-lab] node-b isolated → node-a alone quorate in ${s.toFixed(1)} s\n`);
     } finally {
       await sh('ip', ['-n', QD.sw, 'link', 'set', 'q2', 'up']);

@@ -4,7 +4,7 @@ import { runRules } from '../../../src/config/rules.js';
 import { configRules, configSchema } from '../../../src/config/schema.js';
 import { checkTable, tableMarkdown } from '../../../src/decisions/table.js';
 import { heuristicsTable } from '../../../src/pgsql/core/heuristics.js';
-import { nodeSteps, quorumSection } from '../../../src/qdevice/certs.js';
+import { nodeSteps, quorumSection, stepsFor } from '../../../src/qdevice/certs.js';
 import { parseList, parseStatus } from '../../../src/qdevice/qnetd-tool.js';
 import {
   nodeViews,
@@ -189,8 +189,9 @@ describe('what qdevice init prints for the nodes', () => {
     expect(q).toMatch(/^\s+votes: 1$/m);
     expect(q).toMatch(/^\s+tls: on$/m);
     expect(q).toMatch(/^\s+algorithm: ffsplit$/m);
-    expect(q).toMatch(/^\s+exec_pgsql: \/usr\/sbin\/rackwitness-qdevice-heuristics --pgport 5433 --timeout-ms 4000$/m);
-    expect(q).toMatch(/^\s+timeout: 5000$/m);
+    expect(q).toMatch(/^\s+exec_pgsql: \/usr\/sbin\/rackwitness-qdevice-heuristics --pgport 5433 --timeout-ms 9000$/m);
+    expect(q).toMatch(/^\s+timeout: 10000$/m);
+    expect(q).toMatch(/^\s+sync_timeout: 10000$/m);
     expect(q).not.toMatch(/^\s*two_node/m);
     // lms has no use for the heuristics tie-break: no heuristics section
     expect(quorumSection({ ...cfg, algorithm: 'lms' }, 'h')).not.toContain('heuristics');
@@ -209,6 +210,21 @@ describe('what qdevice init prints for the nodes', () => {
     const at = order.map((o) => steps.indexOf(o));
     expect(at.every((i) => i >= 0)).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
+  });
+
+  it('each node gets only its own steps: the first makes the cluster certificate, the second imports it', () => {
+    if (!cfg) throw new Error('no qdevice section');
+    const a = stepsFor(cfg, '10.0.0.9', 'node-a');
+    const b = stepsFor(cfg, '10.0.0.9', 'node-b');
+    expect(a).toContain('corosync-qdevice-net-certutil -r -n rack1');
+    expect(a).toContain('corosync-qdevice-net-certutil -M -c cluster-rack1.crt');
+    expect(a).not.toContain('-m -c');
+    expect(b).toContain('corosync-qdevice-net-certutil -m -c qdevice-net-node.p12');
+    expect(b).not.toContain(' -r -n ');
+    for (const x of [a, b]) {
+      expect(x).toContain('corosync-qdevice-net-certutil -i -c qnetd-cacert.crt');
+      expect(x).toContain('systemctl enable --now corosync-qdevice');
+    }
   });
 });
 
