@@ -16,6 +16,9 @@ PKGS=(
   snmpd snmp
   # fencing and resource-agent peers, and the real fencer
   fence-agents resource-agents pacemaker pacemaker-cli-utils corosync
+  # corosync quorum device: the box's qnetd (observer, `qdevice init` certificate flow) and the
+  # nodes' qdevice (heuristics exec in the namespace lab)
+  corosync-qnetd corosync-qdevice
   # Debian's PAF 2.3.0 (ocf:heartbeat:pgsqlms): the benchmark's peer agent, and our parameter
   # names and defaults are diffed against its meta-data
   resource-agents-paf

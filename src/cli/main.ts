@@ -11,6 +11,7 @@ import { registerIpmiCli } from '../fencing/ipmi/cli.js';
 import { registerPduCli } from '../fencing/pdu-cli.js';
 import { registerPgsqlCli } from '../pgsql/cli.js';
 import { registerInstallAgentsCli } from '../pgsql/install-agents.js';
+import { registerQdeviceCli } from '../qdevice/cli.js';
 import { VERSION } from '../version.js';
 import { registerWatchdogCli } from '../watchdog/cli.js';
 import { registerCoreCli } from './core-commands.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerIpmiCli(program);
   registerInstallAgentsCli(program);
   registerPduCli(program);
+  registerQdeviceCli(program);
   // <cli:register> capabilities call their register function above this line
   return program;
 }

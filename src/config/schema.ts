@@ -8,6 +8,7 @@ import { arbitratorConfigSchema, arbitratorRules } from '../arbitrator/config.js
 import { boardConfigSchema, boardRules } from '../board/config.js';
 import { fencingConfigSchema, fencingRules } from '../fencing/config.js';
 import { pgsqlConfigSchema, pgsqlRules } from '../pgsql/config.js';
+import { qdeviceConfigSchema, qdeviceRules } from '../qdevice/config.js';
 import { statusConfigSchema, statusRules } from '../status/config.js';
 import { watchdogConfigSchema, watchdogRules } from '../watchdog/config.js';
 import { pathField, seconds } from './fields.js';
@@ -78,6 +79,7 @@ export const configSchema = z
     watchdog: watchdogConfigSchema.optional(),
     board: boardConfigSchema.optional(),
     fencing: fencingConfigSchema.optional(),
+    qdevice: qdeviceConfigSchema.optional(),
   })
   .meta({ title: 'rackwitness configuration', description: 'Configuration of the rackwitness daemon.' });
 
@@ -92,6 +94,7 @@ export const disableableSections = {
   arbitrator: arbitratorConfigSchema,
   pgsql: pgsqlConfigSchema,
   fencing: fencingConfigSchema,
+  qdevice: qdeviceConfigSchema,
 } as const;
 export type ConfigInput = z.input<typeof configSchema>;
 
@@ -102,4 +105,5 @@ export const configRules: readonly ConfigRule[] = [
   ...boardRules,
   ...arbitratorRules,
   ...fencingRules,
+  ...qdeviceRules,
 ];

@@ -47,6 +47,15 @@ export const serviceEntries: ServiceEntry[] = [
     // Its health is the rack's (a primary down, two primaries): the box itself is fine then.
     gatesWatchdog: false,
   },
+  {
+    name: 'qdevice',
+    enabled: (c) => c.qdevice?.enabled ?? false,
+    optional: (c) => c.qdevice?.optional ?? false,
+    load: async () => (await import('../qdevice/service.js')).createQdeviceService,
+    // Off the default gate (a node without qdevice is the rack's problem, not the box's); list
+    // it in watchdog.gate.services to make qnetd part of the box's own health.
+    gatesWatchdog: false,
+  },
   // <registry:services> capabilities add their entries above this line (status first, watchdog last)
   {
     // Below the marker so it stays last: it gates its feed on the health of every service

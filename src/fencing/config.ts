@@ -79,6 +79,30 @@ export const fencingApiSchema = z
   .prefault({})
   .meta({ description: 'Network API that fence_rackwitness calls (HMAC-SHA256 signed HTTP).' });
 
+export const arbitrationSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).meta({
+      description:
+        'Fence arbitration: when both nodes ask to fence each other, prefer the node that holds the PostgreSQL primary (by the observer), else `preferred_node`, else the first request. Needs `addresses` on every target.',
+    }),
+    hold_s: seconds(
+      'How long a request to fence the preferred node is held, waiting for the preferred node’s own request (which then wins); after it the held request goes on. Keep it well below the cluster’s stonith-timeout.',
+      0,
+      60,
+    ).default(5),
+    observer_max_age_s: seconds(
+      'PostgreSQL observer data older than this is treated as unknown (arbitration then falls back to preferred_node, then first come).',
+      0.5,
+      600,
+    ).default(10),
+    preferred_node: z.string().regex(nameRe, nameMsg).optional().meta({
+      description:
+        'Target preferred when the box has no fresh PostgreSQL data that singles out a node (no observer, stale, or a tie); omit for first come.',
+    }),
+  })
+  .prefault({})
+  .meta({ description: 'Who wins when both nodes ask to fence each other (see docs/partitions.md).' });
+
 export const fencingConfigSchema = z
   .strictObject({
     ...serviceSwitches,
@@ -150,6 +174,7 @@ export const fencingConfigSchema = z
       .default({})
       .meta({ description: 'Nodes the box can fence, by cluster node name.' }),
     api: fencingApiSchema,
+    arbitration: arbitrationSchema,
   })
   .meta({ description: 'STONITH: power fencing of the rack’s nodes through IPMI, PDUs, relays.' });
 
@@ -212,6 +237,16 @@ export const fencingRules: ConfigRule[] = [
         }
       }
       return undefined;
+    },
+  },
+  {
+    id: 'fencing.arbitration.preferred-node',
+    path: 'fencing.arbitration.preferred_node',
+    describe: 'The preferred node of fence arbitration is a configured target.',
+    check: (c) => {
+      const p = c.fencing?.arbitration.preferred_node;
+      if (!c.fencing || p === undefined || Object.hasOwn(c.fencing.targets, p)) return undefined;
+      return `preferred_node "${p}" is not under fencing.targets (${Object.keys(c.fencing.targets).join(', ') || 'none'})`;
     },
   },
   {

@@ -12,6 +12,7 @@
  *   whose outcome never changes the answer;
  * - every operation is written to the journal before any device is touched, and its result after.
  */
+import type { Arbiter } from './arbitration.js';
 import type { FencingConfig } from './config.js';
 import { consensusMs, requesterBootMs } from './config.js';
 import {
@@ -135,6 +136,8 @@ export class Fencer {
   /** The last power the box knows of every node (the guard's evidence). */
   private readonly power = new Map<string, PowerKnowledge>();
   private readonly clk: Clock;
+  /** Fence arbitration (arbitration.ts), consulted before the race guard; none: first come. */
+  private arbiter: Arbiter | undefined;
 
   constructor(
     private readonly cfg: FencingConfig,
@@ -159,6 +162,11 @@ export class Fencer {
 
   targets(): string[] {
     return Object.keys(this.cfg.targets);
+  }
+
+  /** Puts fence arbitration in front of the race guard. */
+  useArbiter(a: Arbiter | undefined): void {
+    this.arbiter = a;
   }
 
   levels(target: string): LevelDef[] {
@@ -245,6 +253,20 @@ export class Fencer {
    */
   async run(req: FenceRequest): Promise<FenceResult> {
     if (!Object.hasOwn(this.cfg.targets, req.target)) throw new UnknownTargetError(req.target);
+    if (this.arbiter) {
+      const a = await this.arbiter.decide({
+        target: req.target,
+        action: req.action,
+        via: req.requester.via === 'api' ? 'api' : 'local',
+        ...(req.requester.node ? { requester: req.requester.node } : {}),
+        ...(req.requester.addr ? { addr: req.requester.addr } : {}),
+        targetVerifiedOff: () => {
+          const k = this.power.get(req.target);
+          return k?.state === 'off' && k.how === 'verified-off';
+        },
+      });
+      if (a.verdict === 'refuse') return this.refuse(req, a.reason);
+    }
     let requesterRead: PowerState | 'unreadable' | undefined;
     for (;;) {
       const d = admit(this.guardSnapshot(req, requesterRead));

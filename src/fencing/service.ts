@@ -8,6 +8,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Entity, Health, Service, ServiceContext, ServiceFactory } from '../daemon/service.js';
 import { heartbeat } from '../watchdog/heartbeat.js';
 import { type Attempt, FenceApi } from './api.js';
+import { Arbiter, arbitrationTable, attachedObserver, preference } from './arbitration.js';
 import type { FencingConfig } from './config.js';
 import { controlRequester, historyLimit } from './control-params.js';
 import { type FenceAction, fenceActions } from './core.js';
@@ -51,6 +52,7 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
   let journal: FenceJournal | undefined;
   let fencer: Fencer | undefined;
   let api: FenceApi | undefined;
+  let arbiter: Arbiter | undefined;
   let apiPort: number | undefined;
   let monitorTimer: NodeJS.Timeout | undefined;
   let monitorRunning: Promise<void> | undefined;
@@ -84,6 +86,12 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
     name: 'rackwitness_fence_api_requests_total',
     help: 'Fence agent API requests by outcome (accepted, refused) and refusal reason.',
     labelNames: ['outcome', 'reason'] as const,
+    registers: [],
+  });
+  const arbitrations = new Counter({
+    name: 'rackwitness_fence_arbitration_total',
+    help: 'Fence arbitration decisions by table row (e.g. arb.hold-for-preferred, arb.rival-won).',
+    labelNames: ['row'] as const,
     registers: [],
   });
   const inProgress = new Gauge({
@@ -252,6 +260,24 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
         corosync_token_ms: c.corosync_token_ms,
         corosync_consensus_ms: fencer?.consensusMs(),
       },
+      arbitration: arbitrationStatus(),
+    };
+  };
+
+  const arbitrationStatus = () => {
+    const c = cfg;
+    if (!c) return undefined;
+    const a = c.arbitration;
+    if (!a.enabled) return { enabled: false };
+    const snap = arbiter?.snapshot({ target: '', action: 'reboot', via: 'api' }, Date.now());
+    const p = snap ? preference(snap) : undefined;
+    return {
+      enabled: true,
+      hold_s: a.hold_s,
+      observer_max_age_s: a.observer_max_age_s,
+      preferred_node: a.preferred_node ?? null,
+      prefers: p ? { node: p.node, source: p.source, why: p.why } : null,
+      holding: arbiter?.holding() ?? 0,
     };
   };
 
@@ -421,6 +447,35 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
           ctx.changed();
         },
       });
+      arbiter = new Arbiter({
+        enabled: c.arbitration.enabled,
+        holdMs: c.arbitration.hold_s * 1000,
+        observerMaxAgeMs: c.arbitration.observer_max_age_s * 1000,
+        ...(c.arbitration.preferred_node ? { preferredNode: c.arbitration.preferred_node } : {}),
+        addressesConfigured: Object.values(c.targets).some((t) => t.addresses.length > 0),
+        observer: attachedObserver,
+        onDecision(req, d) {
+          arbitrations.inc({ row: d.row });
+          ctx.log.info({ target: req.target, action: req.action, requester: req.requester, row: d.row }, d.reason);
+          if (d.outcome === 'hold') {
+            ctx.events.record(NAME, 'fence.arbitration.hold', `${cap(d.reason)}.`, {
+              target: req.target,
+              action: req.action,
+              requester: req.requester,
+              row: d.row,
+            });
+            ctx.changed();
+          } else if (d.row === 'arb.window-over') {
+            ctx.events.record(NAME, 'fence.arbitration.released', `${cap(d.reason)}.`, {
+              target: req.target,
+              requester: req.requester,
+              row: d.row,
+            });
+          }
+        },
+      });
+      fencer.useArbiter(arbiter);
+      for (const r of arbitrationTable.rows) arbitrations.inc({ row: r.id }, 0);
       zeroFenceOperations(opsTotal, Object.keys(c.targets));
       zeroFenceApiRequests(apiRequests);
       ctx.metrics.registerMetric(opsTotal);
@@ -428,6 +483,7 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
       ctx.metrics.registerMetric(deviceUp);
       ctx.metrics.registerMetric(apiRequests);
       ctx.metrics.registerMetric(inProgress);
+      ctx.metrics.registerMetric(arbitrations);
 
       ctx.handle('fence.run', async (params) => {
         const closed = ctx.admission();

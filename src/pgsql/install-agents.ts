@@ -3,6 +3,7 @@
  * shell wrappers that exec this Node on the installed dist files:
  *   <root>/usr/lib/ocf/resource.d/rackwitness/pgsqlms   the OCF resource agent (ocf:rackwitness:pgsqlms)
  *   <root>/usr/sbin/fence_rackwitness                   the fence agent (pacemaker-fenced looks in /usr/sbin)
+ *   <root>/usr/sbin/rackwitness-qdevice-heuristics      corosync-qdevice's heuristics command (docs/partitions.md)
  * --root installs into a staging root (tests, packaging); --prefix changes the OCF root itself.
  */
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -21,7 +22,12 @@ export interface InstalledAgent {
  *  post-promote only clears this node's private election values; the services that follow the
  *  primary (the VIP) wait for this notify, so the wrapper clears them in the background and answers
  *  at once (every pre-promote clears and republishes them before any promote reads them anyway). */
-export const AGENTS: ReadonlyArray<{ name: string; kind: 'ocf' | 'fence'; dist: string; shellPrelude?: string }> = [
+export const AGENTS: ReadonlyArray<{
+  name: string;
+  kind: 'ocf' | 'fence' | 'tool';
+  dist: string;
+  shellPrelude?: string;
+}> = [
   {
     name: 'pgsqlms',
     kind: 'ocf',
@@ -44,6 +50,7 @@ export const AGENTS: ReadonlyArray<{ name: string; kind: 'ocf' | 'fence'; dist: 
     ].join('\n'),
   },
   { name: 'fence_rackwitness', kind: 'fence', dist: 'fencing/agent/main.js' },
+  { name: 'rackwitness-qdevice-heuristics', kind: 'tool', dist: 'pgsql/agent/heuristics.js' },
 ];
 
 /** dist/ of this installation (this file is dist/pgsql/install-agents.js once built). */
@@ -68,13 +75,13 @@ export function installAgents(opts: {
   for (const a of AGENTS) {
     const target = join(dist, a.dist);
     if (!existsSync(target)) throw new Error(`${target} does not exist: build first (npm run build)`);
-    const into = a.kind === 'fence' ? sbin : dir;
+    const into = a.kind === 'ocf' ? dir : sbin;
     mkdirSync(into, { recursive: true, mode: 0o755 });
     const path = join(into, a.name);
     const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
     writeFileSync(
       path,
-      `#!/bin/sh\n# rackwitness ${a.kind === 'fence' ? 'fence' : 'OCF'} agent ${a.name} (installed by rackwitness install-agents)\n${a.shellPrelude ?? ''}exec ${q(node)} ${q(target)} "$@"\n`,
+      `#!/bin/sh\n# rackwitness ${a.kind === 'fence' ? 'fence agent' : a.kind === 'tool' ? 'node tool' : 'OCF agent'} ${a.name} (installed by rackwitness install-agents)\n${a.shellPrelude ?? ''}exec ${q(node)} ${q(target)} "$@"\n`,
     );
     chmodSync(path, 0o755);
     out.push({ name: a.name, path, target });
@@ -85,7 +92,9 @@ export function installAgents(opts: {
 export function registerInstallAgentsCli(program: Command): void {
   program
     .command('install-agents')
-    .description('Install the agents for the cluster nodes: ocf:rackwitness:pgsqlms and fence_rackwitness.')
+    .description(
+      'Install the agents for the cluster nodes: ocf:rackwitness:pgsqlms, fence_rackwitness and rackwitness-qdevice-heuristics.',
+    )
     .option('--root <dir>', 'install below this staging root instead of /', '/')
     .option('--prefix <dir>', 'the OCF root (OCF_ROOT)', '/usr/lib/ocf')
     .option('--json', 'print what was installed as JSON')

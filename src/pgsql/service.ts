@@ -200,6 +200,9 @@ class PgsqlObserverService implements Service {
       const { attachLastKnownLsn } = await import('../arbitrator/service.js');
       attachLastKnownLsn((node) => this.lastKnown.get(node));
     }
+    // fence arbitration prefers the node holding the primary by what this observer saw
+    const { attachRackView } = await import('../fencing/arbitration.js');
+    attachRackView(() => this.current);
     // the first observation before start() returns: status has something to show at once
     await this.pollNow();
     this.schedule();
@@ -256,6 +259,8 @@ class PgsqlObserverService implements Service {
 
   async stop(): Promise<void> {
     this.running = false;
+    const { attachRackView } = await import('../fencing/arbitration.js');
+    attachRackView(undefined);
     if (this.ctx.config.arbitrator?.pg_guard.enabled) {
       const { attachLastKnownLsn } = await import('../arbitrator/service.js');
       attachLastKnownLsn(undefined);
