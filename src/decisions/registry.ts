@@ -4,13 +4,16 @@
  * runs `checkTable` over every entry. A new table is added here, and nowhere else needs to know.
  */
 import { voteTable } from '../arbitrator/vote.js';
+import { arbitrationTable } from '../fencing/arbitration.js';
 import { fencingTable, guardTable } from '../fencing/core.js';
 import { LOGIN_TABLE } from '../fencing/pdu-serial/apc-cli.js';
+import { heuristicsTable } from '../pgsql/core/heuristics.js';
 import { TRANSITION_TABLE } from '../pgsql/core/notify.js';
 import { REJOIN_TABLE } from '../pgsql/core/rejoin.js';
 import { BOOTSTRAP_TABLE } from '../pgsql/core/scores.js';
 import { STATE_TABLE } from '../pgsql/core/state.js';
 import { SWITCHOVER_TABLE } from '../pgsql/core/switchover.js';
+import { qdeviceTable } from '../qdevice/state.js';
 import { gateTable } from '../watchdog/gate.js';
 import { checkTable, type DecisionTable, tableMarkdown } from './table.js';
 
@@ -42,12 +45,15 @@ function entry<S, O>(table: DecisionTable<S, O>, source: string, ...consultedBy:
 export const TABLES: readonly RegisteredTable[] = [
   entry(fencingTable, 'src/fencing/core.ts', 'decide()'),
   entry(guardTable, 'src/fencing/core.ts', 'admit()'),
+  entry(arbitrationTable, 'src/fencing/arbitration.ts', 'arbitrate()'),
   entry(voteTable, 'src/arbitrator/vote.ts', 'decide()', 'tick()'),
   entry(STATE_TABLE, 'src/pgsql/core/state.ts', 'classifyInstance()'),
   entry(TRANSITION_TABLE, 'src/pgsql/core/notify.ts', 'classifyTransition()'),
   entry(SWITCHOVER_TABLE, 'src/pgsql/core/switchover.ts', 'checkSwitchover()'),
   entry(REJOIN_TABLE, 'src/pgsql/core/rejoin.ts', 'decideRejoin()'),
   entry(BOOTSTRAP_TABLE, 'src/pgsql/core/scores.ts', 'decideBootstrap()'),
+  entry(heuristicsTable, 'src/pgsql/core/heuristics.ts', 'heuristicsVerdict()'),
+  entry(qdeviceTable, 'src/qdevice/state.ts', 'qdeviceHealth()'),
   entry(gateTable, 'src/watchdog/gate.ts', 'decideFeed()'),
   entry(LOGIN_TABLE, 'src/fencing/pdu-serial/apc-cli.ts', 'login()'),
 ];

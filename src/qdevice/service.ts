@@ -226,13 +226,17 @@ export const createQdeviceService: ServiceFactory = (ctx: ServiceContext): Servi
             tie_breaker: s.tie_breaker,
             last_change: s.last_change,
           },
-          ha: {
-            component: 'binary_sensor',
-            name: 'Quorum device',
-            device_class: 'problem',
-            value_template: "{{ 'ON' if value_json.state != 'ok' else 'OFF' }}",
-            icon: 'mdi:scale-balance',
-          },
+          ha: [
+            {
+              id: 'qdevice_problem',
+              component: 'binary_sensor',
+              name: 'Quorum device',
+              device_class: 'problem',
+              value_template: "{{ 'ON' if value_json.state != 'ok' else 'OFF' }}",
+              icon: 'mdi:scale-balance',
+              attributes: true,
+            },
+          ],
         },
         ...nodeViews(current).map(
           (v): Entity => ({
@@ -245,12 +249,16 @@ export const createQdeviceService: ServiceFactory = (ctx: ServiceContext): Servi
               tls: v.tls,
               address: v.address,
             },
-            ha: {
-              component: 'sensor',
-              name: `Quorum device vote ${v.name}`,
-              value_template: "{{ value_json.vote if value_json.connected else 'disconnected' }}",
-              icon: 'mdi:vote',
-            },
+            ha: [
+              {
+                id: `qdevice_${v.name.toLowerCase().replace(/[^a-z0-9_-]/g, '_')}_vote`,
+                component: 'sensor',
+                name: `Quorum device vote ${v.name}`,
+                value_template: "{{ value_json.vote if value_json.connected else 'disconnected' }}",
+                icon: 'mdi:vote',
+                attributes: true,
+              },
+            ],
           }),
         ),
       ];
