@@ -40,7 +40,7 @@ afterAll(async () => {
 
 async function runKind(kind: 'ours' | 'boothd'): Promise<KindResult> {
   const lab = new BoothLab({
-    prefix: 'rwbth-b',
+    prefix: 'rwbt-b',
     net: '10.213.89',
     auth: true,
     expireS: EXPIRE,
@@ -49,7 +49,7 @@ async function runKind(kind: 'ours' | 'boothd'): Promise<KindResult> {
     acquireAfterS: ACQUIRE_AFTER,
   });
   labs.push(lab);
-  lab.create();
+  await lab.create();
   const arb = kind === 'ours' ? lab.startOurs() : lab.startBoothd('arb');
   if (kind === 'ours') await arb.waitFor(/listening on/, 30_000);
   else await sleep(500);
