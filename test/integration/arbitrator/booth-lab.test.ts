@@ -156,7 +156,7 @@ describe('booth arbitrator between two live Pacemaker sites', () => {
     await lab.procs.get('arb')?.waitFor(/ticketA: start-up quiet period over/, 10_000);
     await leaderBecomes('s2', 'ticketA', S1, 10_000);
     const t0 = Date.now();
-    lab.killSite('s1');
+    await lab.killSite('s1');
     await leaderBecomes('s2', 'ticketA', S2, (EXPIRE + ACQUIRE_AFTER + 15) * 1000);
     // not before the lease the dead site held has run out
     expect(Date.now() - t0).toBeGreaterThanOrEqual((EXPIRE - 2) * 1000);
@@ -334,4 +334,80 @@ describe('booth arbitrator without authfile', () => {
     await dbBecomes(plain, 's2', 'Promoted', 20_000);
     expect((await plain.roles('s1')).db).toBe('Unpromoted');
   });
+});
+
+describe('loss-policy fence: a site that loses the ticket is fenced through its BMC', () => {
+  const fl = new BoothLab({
+    prefix: 'rwbt-f',
+    net: '10.213.91',
+    auth: true,
+    expireS: EXPIRE,
+    timeoutS: 1,
+    retries: 3,
+    acquireAfterS: ACQUIRE_AFTER,
+    lossPolicy: 'fence',
+  });
+
+  beforeAll(async () => {
+    await fl.create();
+    const arb = fl.startOurs();
+    await arb.waitFor(/listening on/, 30_000);
+    fl.startBoothd('s1');
+    fl.startBoothd('s2');
+    await until(() => /ticket: ticketA/.test(fl.list('s1')) && /ticket: ticketA/.test(fl.list('s2')), 20_000, 300);
+    await arb.waitFor(/ticketA: start-up quiet period over/, 10_000);
+  }, 150_000);
+
+  afterAll(async () => {
+    await fl.destroy();
+  }, 60_000);
+
+  it('the isolated holder is powered off by its own fence device; the other site takes the ticket and promotes', async () => {
+    expect(fl.booth('s1', ['grant', 'ticketA']).out).toMatch(/grant succeeded/);
+    await dbBecomes(fl, 's1', 'Promoted', 20_000);
+    const fence = (await fl.crmMon('s1')).resources.find((r) => r.id === 'fence-site');
+    expect(fence?.role).toBe('Started');
+    await until(() => fl.leaderOf('s2', 'ticketA') === fl.addr.s1, 10_000, 300);
+    let both = 0;
+    let stop = false;
+    const watch = (async () => {
+      while (!stop) {
+        const [r1, r2] = await Promise.all([fl.roles('s1').catch(() => null), fl.roles('s2').catch(() => null)]);
+        if (r1?.db === 'Promoted' && r2?.db === 'Promoted') both++;
+        if (!r1) await new Promise((r) => setTimeout(r, 300));
+      }
+    })();
+    try {
+      // the site's booth LAN port goes down; its management link to the BMC stays
+      fl.link('s1', false);
+      // lease end: boothd revokes ticketA in site 1's CIB, loss-policy fence makes Pacemaker fence
+      // node1, its fence_ipmilan powers it off through the BMC (ipmi_sim's chassis control)
+      // (the BMC hook notes the command after the power-off is complete)
+      await waitFor(
+        'site 1 powered off by its fence device',
+        () => fl.chassisLog('s1').includes('set power 0'),
+        (EXPIRE + 30) * 1000,
+        300,
+      );
+      expect(fl.power('s1')).toBe('off');
+      expect(fl.sitePids('s1')).toEqual([]);
+      // site 1's own log (on its disk): boothd revoked with crm_ticket, the scheduler fenced for the
+      // lost deadman ticket, and the fencer, alone in its cluster, fenced its own node
+      const log = fl.pacemakerLog('s1');
+      expect(log).toMatch(/ticket_state\[@id='ticketA'\]: {2}@granted=false/);
+      expect(log).toMatch(/Cluster node node1 will be fenced: deadman ticket was lost/);
+      expect(log).toMatch(/Will handle own fencing because no peer can/);
+      expect(log).toMatch(/Requesting that node1 perform '(reboot|off)' action targeting node1/);
+      await until(() => fl.leaderOf('s2', 'ticketA') === fl.addr.s2, (EXPIRE + ACQUIRE_AFTER + 20) * 1000, 300);
+      expect(await fl.granted('s2', 'ticketA')).toBe(true);
+      await dbBecomes(fl, 's2', 'Promoted', 20_000);
+      // nothing else powered site 2 off
+      expect(fl.chassisLog('s2')).not.toContain('set power 0');
+    } finally {
+      stop = true;
+      await watch;
+      fl.link('s1', true);
+    }
+    expect(both).toBe(0);
+  }, 120_000);
 });
