@@ -164,7 +164,7 @@ describe('booth arbitrator between two live Pacemaker sites', () => {
     expect(await lab.granted('s2', 'ticketA')).toBe(true);
     await dbBecomes(lab, 's2', 'Promoted', 20_000);
     // a manual ticket is never moved by booth: still the dead site's, not granted at site 2,
-    // its service not started there, also well past expire + acquire-after
+    // its service not started there, after expire + acquire-after
     expect(lab.leaderOf('s2', 'ticketM')).toBe(S1);
     expect(lab.leaderOf('arb', 'ticketM')).toBe(S1);
     expect(await lab.granted('s2', 'ticketM')).toBe(false);
