@@ -1,11 +1,11 @@
 /**
- * Arbitrator benchmark: the same namespace lab (two real boothd sites) run once with our
+ * Arbitrator benchmark: the same namespace lab (two live Pacemaker sites running real boothd) run once with our
  * arbitrator and once with Debian's boothd as arbitrator. Measured per kind: `booth grant` time,
  * failover time of the automatic ticket after kill -9 of the holder (protocol-bound: expire +
  * acquire-after + election, so both should be about equal), CPU time and peak RSS of the
  * arbitrator process over the whole scenario. Writes bench/results/arbitrator.json.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BoothLab, type Member } from '../test/fixtures/booth-lab.js';
 import { sleep, until } from '../test/fixtures/proc.js';
@@ -40,7 +40,7 @@ afterAll(async () => {
 
 async function runKind(kind: 'ours' | 'boothd'): Promise<KindResult> {
   const lab = new BoothLab({
-    prefix: 'rwbth-b',
+    prefix: 'rwbt-b',
     net: '10.213.89',
     auth: true,
     expireS: EXPIRE,
@@ -49,7 +49,7 @@ async function runKind(kind: 'ours' | 'boothd'): Promise<KindResult> {
     acquireAfterS: ACQUIRE_AFTER,
   });
   labs.push(lab);
-  lab.create();
+  await lab.create();
   const arb = kind === 'ours' ? lab.startOurs() : lab.startBoothd('arb');
   if (kind === 'ours') await arb.waitFor(/listening on/, 30_000);
   else await sleep(500);
@@ -147,6 +147,7 @@ describe('arbitrator: ours vs boothd', () => {
       rows,
       raw: { ours, peer },
     };
+    mkdirSync('bench/results', { recursive: true });
     writeFileSync('bench/results/arbitrator.json', `${JSON.stringify(result, null, 2)}\n`);
     console.table(rows.map(({ name, ours_ms, peer_ms, ratio, runs }) => ({ name, ours_ms, peer_ms, ratio, runs })));
     console.log(`peak RSS: ours ${ours.rssKiB} KiB, boothd ${peer.rssKiB} KiB`);

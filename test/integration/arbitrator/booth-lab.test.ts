@@ -1,19 +1,25 @@
 /**
- * Our arbitrator between two real boothd sites, each member in its own network namespace on a
- * private bridge (prefix rwbth). Scenarios run in order and share the lab: grant, `booth list`
- * and `booth peers` from every member and against our arbitrator, wrong-key client, arbitrator
- * restart mid-lease, kill -9 of the holder (automatic ticket moves, manual stays), a partitioned
- * holder (never granted at two sites at once), and a fuzz run against the UDP and TCP ports.
+ * The ticket-registry topology, live: our arbitrator between two booth sites, each a real
+ * single-node Pacemaker cluster running a real boothd (so the tickets land in each site's CIB
+ * through the real crm_ticket, and the real policy engine acts on them), every member in its own
+ * network namespace on a private bridge (prefix rwbt). Each site runs a promotable
+ * ocf:pacemaker:Stateful clone whose Promoted role needs ticketA (rsc_ticket, loss-policy demote:
+ * the deadman) and a Dummy service that needs the manual ticketM (loss-policy stop).
+ * Scenarios run in order and share the lab: before any grant nothing is promoted; a grant makes
+ * only the holder Promoted; `booth list`/`booth peers` against our arbitrator; wrong-key client;
+ * arbitrator restart mid-lease; the holder site dies (ticketA moves and the other site promotes,
+ * the manual ticketM stays); an isolated holder loses ticketA at expiry and demotes while the
+ * other site takes over (never Promoted at both); a fuzz run against the UDP and TCP ports.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BoothLab, LAB_KEY_TEXT } from '../../fixtures/booth-lab.js';
+import { BoothLab, LAB_KEY_TEXT, type Site } from '../../fixtures/booth-lab.js';
 import { until, waitFor } from '../../fixtures/proc.js';
 
 const EXPIRE = 10;
 const ACQUIRE_AFTER = 2;
 
 const lab = new BoothLab({
-  prefix: 'rwbth',
+  prefix: 'rwbt',
   net: '10.213.88',
   auth: true,
   expireS: EXPIRE,
@@ -24,17 +30,39 @@ const lab = new BoothLab({
 const { s1: S1, s2: S2, arb: ARB } = lab.addr;
 
 /** Polls `booth list` at a member until the ticket's leader is `want`. */
-async function leaderBecomes(m: 's1' | 's2' | 'arb', ticket: string, want: string, timeoutMs: number) {
+async function leaderBecomes(m: Site | 'arb', ticket: string, want: string, timeoutMs: number) {
   return until(() => lab.leaderOf(m, ticket) === want, timeoutMs, 300);
 }
 
-function granted(m: 's1' | 's2', ticket: string): boolean {
-  return lab.cib(m, ticket).granted === 'true';
+/** The end of ticketA's current lease as `booth list` at a member shows it (UTC, to the second). */
+function leaseEndAt(m: Site | 'arb'): number {
+  const re = /^ticket: ticketA, leader: [^,]+, expires: (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)/m;
+  const hit = re.exec(lab.list(m));
+  if (!hit) throw new Error(`no lease end for ticketA in booth list at ${m}`);
+  return Date.parse(`${hit[1]}T${hit[2]}Z`);
 }
 
-describe('booth arbitrator against real boothd sites', () => {
+/** Polls a site's crm_mon until db has the role (Promoted, Unpromoted). */
+async function dbBecomes(l: BoothLab, site: Site, role: string, timeoutMs: number) {
+  let last = '';
+  try {
+    await waitFor(
+      `db ${role} at ${site}`,
+      async () => {
+        last = (await l.roles(site)).db;
+        return last === role;
+      },
+      timeoutMs,
+      300,
+    );
+  } catch (e) {
+    throw new Error(`${String(e)} (last role ${last})\n${l.diagnose()}`);
+  }
+}
+
+describe('booth arbitrator between two live Pacemaker sites', () => {
   beforeAll(async () => {
-    lab.create();
+    await lab.create();
     const arb = lab.startOurs();
     await arb.waitFor(/listening on/, 30_000);
     lab.startBoothd('s1');
@@ -44,22 +72,28 @@ describe('booth arbitrator against real boothd sites', () => {
     // our start-up quiet period (two timeouts without new votes): wait until it says it is over
     await arb.waitFor(/ticketM: start-up quiet period over/, 10_000);
     await arb.waitFor(/ticketA: start-up quiet period over/, 10_000);
-  });
+  }, 150_000);
 
   afterAll(async () => {
     await lab.destroy();
-  });
+  }, 60_000);
 
-  it('answers booth list on every member before any grant', () => {
+  it('before any grant: booth list agrees everywhere, no site’s CIB grants a ticket, nothing is promoted', async () => {
     const expected = 'ticket: ticketA, leader: NONE\nticket: ticketM, leader: NONE [manual mode]\n';
     expect(lab.list('arb')).toBe(expected);
     expect(lab.list('s1', ARB)).toBe(expected);
     expect(lab.list('s1')).toBe(expected);
     expect(lab.list('s2')).toBe(expected);
     expect(lab.list('s2', ARB)).toBe(expected);
+    for (const site of ['s1', 's2'] as const) {
+      expect(await lab.granted(site, 'ticketA')).toBe(false);
+      expect(await lab.granted(site, 'ticketM')).toBe(false);
+      // Pacemaker runs db (probed, started), but without the ticket it may not promote it
+      expect(await lab.roles(site)).toEqual({ db: 'Unpromoted', manualSvc: false });
+    }
   });
 
-  it('grants the automatic and the manual ticket to site 1 with our vote', async () => {
+  it('grants both tickets to site 1 with our vote: only there the CIB holds them and db is Promoted', async () => {
     const a = lab.booth('s1', ['grant', 'ticketA']);
     expect(a.out).toMatch(/grant succeeded/);
     const m = lab.booth('s1', ['grant', 'ticketM']);
@@ -67,7 +101,6 @@ describe('booth arbitrator against real boothd sites', () => {
     await leaderBecomes('arb', 'ticketA', S1, 10_000);
     await leaderBecomes('s2', 'ticketA', S1, 10_000);
     await leaderBecomes('arb', 'ticketM', S1, 10_000);
-    expect(granted('s1', 'ticketA')).toBe(true);
     const list = lab.list('s2', ARB);
     expect(list).toMatch(
       new RegExp(
@@ -77,6 +110,17 @@ describe('booth arbitrator against real boothd sites', () => {
     expect(list).toMatch(
       new RegExp(`ticket: ticketM, leader: ${S1.replaceAll('.', '\\.')}, expires: INF \\[manual mode\\]\\n$`),
     );
+    // what boothd wrote with the real crm_ticket into site 1's CIB
+    const cibA = await lab.cib('s1', 'ticketA');
+    expect(cibA.granted).toBe('true');
+    expect(Number(cibA.expires)).toBeGreaterThan(Date.now() / 1000);
+    expect(await lab.granted('s1', 'ticketM')).toBe(true);
+    expect(await lab.granted('s2', 'ticketA')).toBe(false);
+    expect(await lab.granted('s2', 'ticketM')).toBe(false);
+    // the policy engine promotes only where the ticket is granted
+    await dbBecomes(lab, 's1', 'Promoted', 20_000);
+    await until(async () => (await lab.roles('s1')).manualSvc, 20_000, 300);
+    expect(await lab.roles('s2')).toEqual({ db: 'Unpromoted', manualSvc: false });
     // the sites saw no missing ack from us
     expect(lab.procs.get('s1')?.output() ?? '').not.toMatch(/didn't acknowledge/);
   });
@@ -102,55 +146,87 @@ describe('booth arbitrator against real boothd sites', () => {
     expect(r.out).toMatch(new RegExp(`${ARB.replaceAll('.', '\\.')}: failed to authenticate`));
   });
 
-  it('relearns the holder after a restart mid-lease', async () => {
+  it('relearns the holder after a restart mid-lease; site 1 keeps the ticket and stays Promoted', async () => {
     await lab.kill('arb', 'SIGKILL');
     const arb = lab.startOurs();
     await arb.waitFor(/listening on/, 30_000);
     // Stat at start -> the sites answer MIdx with their view (holder and remaining lease)
     await leaderBecomes('arb', 'ticketA', S1, 15_000);
     await leaderBecomes('arb', 'ticketM', S1, 15_000);
-    expect(granted('s1', 'ticketA')).toBe(true);
-    expect(granted('s2', 'ticketA')).toBe(false);
+    expect(await lab.granted('s1', 'ticketA')).toBe(true);
+    expect(await lab.granted('s2', 'ticketA')).toBe(false);
+    expect((await lab.roles('s1')).db).toBe('Promoted');
+    expect((await lab.roles('s2')).db).toBe('Unpromoted');
   });
 
-  it('kill -9 of the holder: the automatic ticket moves to site 2, the manual one stays', async () => {
+  it('site 1 dies: ticketA expires and moves to site 2, which promotes; the manual ticketM stays with the dead site', async () => {
     // the arbitrator restarted by the last test can vote again, and site 2 follows site 1
     await lab.procs.get('arb')?.waitFor(/ticketA: start-up quiet period over/, 10_000);
     await leaderBecomes('s2', 'ticketA', S1, 10_000);
-    await lab.kill('s1', 'SIGKILL');
+    const leaseEnd = leaseEndAt('s2');
+    expect(leaseEnd).toBeGreaterThan(Date.now());
+    await lab.killSite('s1');
     await leaderBecomes('s2', 'ticketA', S2, (EXPIRE + ACQUIRE_AFTER + 15) * 1000);
+    // not before the lease the dead site held has run out, plus acquire-after
+    expect(Date.now()).toBeGreaterThanOrEqual(leaseEnd + (ACQUIRE_AFTER - 1) * 1000);
     await leaderBecomes('arb', 'ticketA', S2, 5_000);
+    expect(await lab.granted('s2', 'ticketA')).toBe(true);
+    await dbBecomes(lab, 's2', 'Promoted', 20_000);
+    // a manual ticket is never moved by booth: still the dead site's, not granted at site 2,
+    // its service not started there, after expire + acquire-after
     expect(lab.leaderOf('s2', 'ticketM')).toBe(S1);
     expect(lab.leaderOf('arb', 'ticketM')).toBe(S1);
-    expect(granted('s2', 'ticketA')).toBe(true);
-    // the restarted site learns where the ticket lives now
+    expect(await lab.granted('s2', 'ticketM')).toBe(false);
+    expect((await lab.roles('s2')).manualSvc).toBe(false);
+  }, 90_000);
+
+  it('the dead site boots again: it learns where ticketA lives, its CIB does not grant it, db stays Unpromoted', async () => {
+    await lab.bootSite('s1');
     lab.startBoothd('s1');
     await leaderBecomes('s1', 'ticketA', S2, 20_000);
-    // its stale CIB grant is revoked once it learns that
-    await until(() => !granted('s1', 'ticketA'), 15_000, 200);
-  });
+    expect(await lab.granted('s1', 'ticketA')).toBe(false);
+    expect((await lab.roles('s1')).db).toBe('Unpromoted');
+    expect((await lab.roles('s2')).db).toBe('Promoted');
+  }, 120_000);
 
-  it('a partitioned holder and its reconnection never lead to a double grant', async () => {
+  it('an isolated holder loses ticketA at expiry and demotes (loss-policy demote); site 1 takes over; never Promoted at both', async () => {
     let both = 0;
     let samples = 0;
-    const watch = setInterval(() => {
-      samples++;
-      if (granted('s1', 'ticketA') && granted('s2', 'ticketA')) both++;
-    }, 100);
+    let stop = false;
+    const watch = (async () => {
+      while (!stop) {
+        const [r1, r2] = await Promise.all([lab.roles('s1').catch(() => null), lab.roles('s2').catch(() => null)]);
+        if (r1 && r2) {
+          samples++;
+          if (r1.db === 'Promoted' && r2.db === 'Promoted') both++;
+        }
+      }
+    })();
     try {
       lab.link('s2', false);
-      await until(() => granted('s1', 'ticketA'), (EXPIRE + ACQUIRE_AFTER + 20) * 1000, 200);
+      const leaseEnd = leaseEndAt('s2');
+      // site 2 cannot renew: its boothd revokes the ticket in its CIB when the lease ends (not
+      // before), and the policy engine demotes db there while the site is still running
+      await until(async () => !(await lab.granted('s2', 'ticketA')), (EXPIRE + 10) * 1000, 300);
+      expect(Date.now()).toBeGreaterThanOrEqual(leaseEnd - 1000);
+      await dbBecomes(lab, 's2', 'Unpromoted', 20_000);
+      // site 1 acquires after expire + acquire-after, with our vote, and promotes
+      await leaderBecomes('s1', 'ticketA', S1, (EXPIRE + ACQUIRE_AFTER + 20) * 1000);
+      expect(await lab.granted('s1', 'ticketA')).toBe(true);
+      await dbBecomes(lab, 's1', 'Promoted', 20_000);
       expect(lab.leaderOf('arb', 'ticketA')).toBe(S1);
       lab.link('s2', true);
       await leaderBecomes('s2', 'ticketA', S1, 20_000);
-      expect(granted('s2', 'ticketA')).toBe(false);
+      expect(await lab.granted('s2', 'ticketA')).toBe(false);
+      expect((await lab.roles('s2')).db).toBe('Unpromoted');
     } finally {
-      clearInterval(watch);
+      stop = true;
+      await watch;
       lab.link('s2', true);
     }
-    expect(samples).toBeGreaterThan(20);
+    expect(samples).toBeGreaterThan(10);
     expect(both).toBe(0);
-  });
+  }, 120_000);
 
   it('fuzzed UDP datagrams and TCP requests are dropped and counted, state unchanged', async () => {
     const before = lab.list('s1', ARB);
@@ -224,13 +300,14 @@ describe('booth arbitrator against real boothd sites', () => {
     expect(after.replace(/expires: [^\n]*/g, '')).toBe(before.replace(/expires: [^\n]*/g, ''));
     // the real sites still follow the holder
     await leaderBecomes('s2', 'ticketA', S1, 15_000);
+    expect((await lab.roles('s1')).db).toBe('Promoted');
   });
 });
 
 describe('booth arbitrator without authfile', () => {
   // 124-byte member messages; the booth client still writes 152 bytes with length 124
   const plain = new BoothLab({
-    prefix: 'rwbth-n',
+    prefix: 'rwbt-n',
     net: '10.213.90',
     auth: false,
     expireS: EXPIRE,
@@ -240,7 +317,7 @@ describe('booth arbitrator without authfile', () => {
   });
 
   beforeAll(async () => {
-    plain.create();
+    await plain.create();
     const arb = plain.startOurs();
     await arb.waitFor(/listening on/, 30_000);
     plain.startBoothd('s1');
@@ -251,16 +328,95 @@ describe('booth arbitrator without authfile', () => {
       300,
     );
     await arb.waitFor(/ticketA: start-up quiet period over/, 10_000);
-  });
+  }, 150_000);
 
   afterAll(async () => {
     await plain.destroy();
-  });
+  }, 60_000);
 
-  it('grants with our vote and answers booth list and peers', async () => {
+  it('grants with our vote, answers booth list and peers, and site 2 promotes', async () => {
     expect(plain.booth('s2', ['grant', 'ticketA']).out).toMatch(/grant succeeded/);
     await until(() => plain.leaderOf('s1', 'ticketA', plain.addr.arb) === plain.addr.s2, 10_000, 300);
     expect(plain.leaderOf('arb', 'ticketA')).toBe(plain.addr.s2);
     expect(plain.booth('s1', ['peers', '-s', plain.addr.arb]).out).toMatch(/authfail:0 invalid:0/);
+    expect(await plain.granted('s2', 'ticketA')).toBe(true);
+    await dbBecomes(plain, 's2', 'Promoted', 20_000);
+    expect((await plain.roles('s1')).db).toBe('Unpromoted');
   });
+});
+
+describe('loss-policy fence: a site that loses the ticket is fenced through its BMC', () => {
+  const fl = new BoothLab({
+    prefix: 'rwbt-f',
+    net: '10.213.91',
+    auth: true,
+    expireS: EXPIRE,
+    timeoutS: 1,
+    retries: 3,
+    acquireAfterS: ACQUIRE_AFTER,
+    lossPolicy: 'fence',
+  });
+
+  beforeAll(async () => {
+    await fl.create();
+    const arb = fl.startOurs();
+    await arb.waitFor(/listening on/, 30_000);
+    fl.startBoothd('s1');
+    fl.startBoothd('s2');
+    await until(() => /ticket: ticketA/.test(fl.list('s1')) && /ticket: ticketA/.test(fl.list('s2')), 20_000, 300);
+    await arb.waitFor(/ticketA: start-up quiet period over/, 10_000);
+  }, 150_000);
+
+  afterAll(async () => {
+    await fl.destroy();
+  }, 60_000);
+
+  it('the isolated holder is powered off by its own fence device; the other site takes the ticket and promotes', async () => {
+    expect(fl.booth('s1', ['grant', 'ticketA']).out).toMatch(/grant succeeded/);
+    await dbBecomes(fl, 's1', 'Promoted', 20_000);
+    const fence = (await fl.crmMon('s1')).resources.find((r) => r.id === 'fence-site');
+    expect(fence?.role).toBe('Started');
+    await until(() => fl.leaderOf('s2', 'ticketA') === fl.addr.s1, 10_000, 300);
+    let both = 0;
+    let stop = false;
+    const watch = (async () => {
+      while (!stop) {
+        const [r1, r2] = await Promise.all([fl.roles('s1').catch(() => null), fl.roles('s2').catch(() => null)]);
+        if (r1?.db === 'Promoted' && r2?.db === 'Promoted') both++;
+        if (!r1) await new Promise((r) => setTimeout(r, 300));
+      }
+    })();
+    try {
+      // the site's booth LAN port goes down; its management link to the BMC stays
+      fl.link('s1', false);
+      // lease end: boothd revokes ticketA in site 1's CIB, loss-policy fence makes Pacemaker fence
+      // node1, its fence_ipmilan powers it off through the BMC (ipmi_sim's chassis control)
+      // (the BMC hook notes the command after the power-off is complete)
+      await waitFor(
+        'site 1 powered off by its fence device',
+        () => fl.chassisLog('s1').includes('set power 0'),
+        (EXPIRE + 30) * 1000,
+        300,
+      );
+      expect(fl.power('s1')).toBe('off');
+      expect(fl.sitePids('s1')).toEqual([]);
+      // site 1's own log (on its disk): boothd revoked with crm_ticket, the scheduler fenced for the
+      // lost deadman ticket, and the fencer, alone in its cluster, fenced its own node
+      const log = fl.pacemakerLog('s1');
+      expect(log).toMatch(/ticket_state\[@id='ticketA'\]: {2}@granted=false/);
+      expect(log).toMatch(/Cluster node node1 will be fenced: deadman ticket was lost/);
+      expect(log).toMatch(/Will handle own fencing because no peer can/);
+      expect(log).toMatch(/Requesting that node1 perform '(reboot|off)' action targeting node1/);
+      await until(() => fl.leaderOf('s2', 'ticketA') === fl.addr.s2, (EXPIRE + ACQUIRE_AFTER + 20) * 1000, 300);
+      expect(await fl.granted('s2', 'ticketA')).toBe(true);
+      await dbBecomes(fl, 's2', 'Promoted', 20_000);
+      // nothing else powered site 2 off
+      expect(fl.chassisLog('s2')).not.toContain('set power 0');
+    } finally {
+      stop = true;
+      await watch;
+      fl.link('s1', true);
+    }
+    expect(both).toBe(0);
+  }, 120_000);
 });
