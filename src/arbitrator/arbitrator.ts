@@ -6,7 +6,6 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
-import { heartbeat } from '../watchdog/heartbeat.js';
 import type { BoothConf, BoothMember, BoothTicket } from './boothconf.js';
 import { type GuardPolicy, guardVote, type LastKnownLsn } from './guard.js';
 import {
@@ -67,6 +66,8 @@ export interface ArbitratorOptions {
   guard?: GuardOptions;
   /** Called after any change of ticket or peer state worth publishing. */
   onChange?: () => void;
+  /** Called when the ticket timer loop is armed and after each of its turns (the watchdog's heartbeat). */
+  onTick?: () => void;
   /** Idle and total bound on one TCP client connection (default 5 s; boothd has none). */
   clientTimeoutMs?: number;
 }
@@ -218,7 +219,7 @@ export class Arbitrator {
     const granularity = Math.max(10, Math.min(100, ...conf.tickets.map((t) => t.timeoutMs / 10)));
     this.timer = setInterval(() => this.onTimer(), granularity);
     this.timer.unref?.();
-    heartbeat('arbitrator'); // the loop is armed: a watchdog gated on it may feed from the first tick
+    this.o.onTick?.(); // the loop is armed: a watchdog gated on it may feed from the first tick
     this.o.event(
       'arbitrator.start',
       `booth arbitrator listening on ${host}:${conf.port} as site id 0x${hex(self.id)}`,
@@ -485,7 +486,7 @@ export class Arbitrator {
   /** One turn of the ticket timer loop; the watchdog's "arbitrator" heartbeat says it completed. */
   private onTimer(): void {
     this.onTimerTurn();
-    heartbeat('arbitrator');
+    this.o.onTick?.();
   }
 
   private onTimerTurn(): void {

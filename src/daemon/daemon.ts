@@ -9,8 +9,10 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { LoadedConfig } from '../config/load.js';
 import { VERSION } from '../version.js';
+import { Heartbeats } from '../watchdog/heartbeat.js';
 import { ControlServer } from './control-server.js';
 import { EventLog } from './events.js';
+import { ProviderRegistry } from './providers.js';
 import { type ServiceEntry, serviceEntries } from './registry.js';
 import type {
   ControlHandler,
@@ -49,11 +51,15 @@ export interface DaemonOptions {
   demo?: boolean;
   /** Services to run instead of the registry (tests). */
   entries?: ServiceEntry[];
+  /** What the demo provides the services (its simulated rack); default: an empty registry. */
+  providers?: ProviderRegistry;
 }
 
 export class Daemon implements DaemonView {
   readonly events: EventLog;
   readonly metrics = new Registry();
+  readonly providers: ProviderRegistry;
+  readonly heartbeats = new Heartbeats();
   private readonly slots: Slot[] = [];
   private readonly handlers = new Map<string, ControlHandler>();
   private readonly changeListeners = new Set<(service: string) => void>();
@@ -67,6 +73,7 @@ export class Daemon implements DaemonView {
 
   constructor(private readonly opts: DaemonOptions) {
     const cfg = opts.loaded.config;
+    this.providers = opts.providers ?? new ProviderRegistry();
     mkdirSync(cfg.box.state_dir, { recursive: true, mode: 0o750 });
     this.events = new EventLog(cfg.box.state_dir, cfg.events.max_entries, {
       refusalIntervalMs: cfg.events.refusal_interval_s * 1000,
@@ -254,6 +261,8 @@ export class Daemon implements DaemonView {
       log: this.opts.log.child({ svc: name }),
       events: this.events,
       metrics: this.metrics,
+      providers: this.providers,
+      heartbeats: this.heartbeats,
       stateDir: this.config.box.state_dir,
       demo: this.opts.demo === true,
       daemon: this,

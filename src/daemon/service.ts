@@ -8,7 +8,9 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
+import type { Heartbeats } from '../watchdog/heartbeat.js';
 import type { EventLog } from './events.js';
+import type { ProviderRegistry } from './providers.js';
 
 export type HealthState = 'starting' | 'ok' | 'degraded' | 'failed' | 'stopped';
 
@@ -80,6 +82,10 @@ export interface ServiceContext {
   admission(): string | undefined;
   /** Register a control API method, e.g. "fence.run". */
   handle(method: string, handler: ControlHandler): void;
+  /** Data services hand each other (typed, looked up when used; see providers.ts). */
+  readonly providers: ProviderRegistry;
+  /** Decision-loop heartbeats: loops beat, the watchdog gates on their age. */
+  readonly heartbeats: Heartbeats;
   /** True when the daemon runs the demo (simulated devices). */
   readonly demo: boolean;
   /** Read access to the whole daemon (used by the status feed). */

@@ -6,7 +6,6 @@
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Entity, Health, Service, ServiceContext, ServiceFactory } from '../daemon/service.js';
-import { heartbeat } from '../watchdog/heartbeat.js';
 import { type Attempt, FenceApi } from './api.js';
 import type { FencingConfig } from './config.js';
 import { controlRequester, historyLimit } from './control-params.js';
@@ -25,6 +24,7 @@ import { FenceJournal, type HistoryEntry } from './journal.js';
 import { zeroFenceApiRequests, zeroFenceOperations } from './metrics.js';
 import { readKeyFile } from './protocol.js';
 import { type SimDriver, type SimFault, simFaults } from './sim/index.js';
+import { SingleFlight } from './single-flight.js';
 
 const NAME = 'fencing';
 
@@ -44,6 +44,8 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
   let state: Health = { state: 'starting' };
   let cfg: FencingConfig | undefined;
   const drivers = new Map<string, PowerDriver>();
+  /** One operation at a time per BMC across this service's drivers. */
+  const lanes = new SingleFlight();
   const devices = new Map<string, DeviceState>();
   const power = new Map<string, PowerSeen>();
   /** Targets whose power-on after a reboot failed: one sentence each, until the node is seen on or fenced again. */
@@ -185,7 +187,7 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
     }
     refreshHealth();
     ctx.changed();
-    heartbeat('fencing.monitor'); // the watchdog may gate on this loop (src/watchdog/heartbeat.ts)
+    ctx.heartbeats.beat('fencing.monitor'); // the watchdog may gate on this loop (src/watchdog/heartbeat.ts)
   };
 
   const refreshHealth = () => {
@@ -315,7 +317,7 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
       for (const dc of c.devices) {
         const name = deviceName(dc);
         try {
-          drivers.set(name, await createDriver(dc, { log: ctx.log.child({ device: name }) }));
+          drivers.set(name, await createDriver(dc, { log: ctx.log.child({ device: name }), lanes }));
         } catch (e) {
           for (const d of drivers.values()) await d.close();
           drivers.clear();

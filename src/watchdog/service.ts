@@ -19,7 +19,6 @@ import type { Entity, Health, Service, ServiceContext } from '../daemon/service.
 import { effectiveWatchdogConfig, type WatchdogConfig } from './config.js';
 import { readWatchdogSysfs, sysfsNameFor, WatchdogDevice, type WatchdogSysfsInfo } from './device.js';
 import { decideFeed, type GateCode, type GateDecision, withholdCodes } from './gate.js';
-import { lastHeartbeat } from './heartbeat.js';
 import { sdNotify, systemdWatchdogUsec } from './sd-notify.js';
 
 export const WATCHDOG_SERVICE = 'watchdog';
@@ -375,7 +374,7 @@ class WatchdogService implements Service {
         gated: this.gated,
         clusterViewService: this.cfg.gate.cluster_view_service,
         heartbeats: this.cfg.gate.heartbeats.map((h) => {
-          const at = lastHeartbeat(h.name);
+          const at = this.ctx.heartbeats.last(h.name);
           return { name: h.name, ageMs: at === undefined ? undefined : now - at, maxAgeMs: h.max_age_s * 1000 };
         }),
         testing: this.testing,

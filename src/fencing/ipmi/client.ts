@@ -1,6 +1,6 @@
 /**
  * Policy layer of the IPMI driver: one session per operation, one operation per BMC at a time
- * (single-flight queue keyed by host:port, shared by every client in the process), and the
+ * (single-flight lanes keyed by host:port, shared by the clients given the same SingleFlight), and the
  * session is always closed in a finally block, also after errors and timeouts.
  *
  * Operations:
@@ -12,6 +12,7 @@
  */
 import type { Logger } from 'pino';
 import { DriverError } from '../driver.js';
+import { SingleFlight } from '../single-flight.js';
 import {
   type ChassisAction,
   ChassisControl,
@@ -44,6 +45,8 @@ export interface IpmiClientOptions {
   /** Retransmissions per request (0 = send once). */
   retries?: number;
   log?: Logger;
+  /** Lanes shared with the other clients of one owner (one operation per BMC); default: this client's own. */
+  lanes?: SingleFlight;
 }
 
 export interface VerifyOptions {
@@ -61,48 +64,8 @@ export interface VerifiedResult {
   confirmMs: number;
 }
 
-const queues = new Map<string, Promise<void>>();
-
 /** Pauses before retrying an Open Session that found no free session slot. */
 const BUSY_BACKOFF_MS = [250, 750];
-
-/**
- * Runs fn after every earlier operation on the same key has finished. An abort while waiting
- * rejects with `abortError()` and gives up the turn without running fn.
- */
-export async function singleFlight<T>(
-  key: string,
-  fn: () => Promise<T>,
-  signal?: AbortSignal,
-  abortError: () => Error = () => new Error('aborted while waiting for the previous operation'),
-): Promise<T> {
-  const prev = queues.get(key) ?? Promise.resolve();
-  let release!: () => void;
-  const mine = new Promise<void>((r) => {
-    release = r;
-  });
-  const tail = prev.then(() => mine);
-  queues.set(key, tail);
-  try {
-    if (signal) {
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = () => reject(abortError());
-        if (signal.aborted) return onAbort();
-        signal.addEventListener('abort', onAbort, { once: true });
-        prev.then(() => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        });
-      });
-    } else {
-      await prev;
-    }
-    return await fn();
-  } finally {
-    release();
-    if (queues.get(key) === tail) queues.delete(key);
-  }
-}
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -122,11 +85,13 @@ export class IpmiClient {
   readonly port: number;
   /** Sessions opened / closed by this client (diagnostics and tests). */
   readonly stats = { opened: 0, closed: 0 };
+  private readonly lanes: SingleFlight;
 
   constructor(private readonly o: IpmiClientOptions) {
     this.host = o.host;
     this.port = o.port ?? 623;
     this.device = o.device ?? `${o.host}:${this.port}`;
+    this.lanes = o.lanes ?? new SingleFlight();
   }
 
   private async params(): Promise<SessionParams> {
@@ -159,7 +124,7 @@ export class IpmiClient {
   ): Promise<T> {
     const busy = () =>
       new DriverError('timeout', this.device, 'aborted while waiting for the previous operation on this BMC to finish');
-    return singleFlight(
+    return this.lanes.run(
       `${this.host}:${this.port}`,
       async () => {
         const p = await this.params();

@@ -247,22 +247,3 @@ export class SimulatedRack implements RackSource {
     // nothing to release
   }
 }
-
-let current: SimulatedRack | undefined;
-
-/** The demo's simulated rack (one per process), created on first use with the given names. */
-export function simulatedRack(names?: [string, string]): SimulatedRack {
-  current ??= new SimulatedRack(names ? { names } : {});
-  return current;
-}
-
-/** Makes `rack` the process's simulated rack (tests install one with their own clock). */
-export function installSimulatedRack(rack: SimulatedRack): SimulatedRack {
-  current = rack;
-  return rack;
-}
-
-/** Forgets the demo's simulated rack (demo stop). */
-export function resetSimulatedRack(): void {
-  current = undefined;
-}

@@ -9,9 +9,11 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { loadConfigText } from '../../../src/config/load.js';
 import { EventLog } from '../../../src/daemon/events.js';
+import { ProviderRegistry } from '../../../src/daemon/providers.js';
 import type { ControlHandler, Service, ServiceContext } from '../../../src/daemon/service.js';
 import { type HistoryEntry, readJournalFile } from '../../../src/fencing/journal.js';
 import { createFencingService } from '../../../src/fencing/service.js';
+import { Heartbeats } from '../../../src/watchdog/heartbeat.js';
 import { compileEntries } from '../../fixtures/compile-entry.js';
 import { cleanupDir, freePort, onCleanup, tempDir } from '../../fixtures/proc.js';
 
@@ -83,6 +85,8 @@ ${apiExtra}`;
     log: pino({ level: 'silent' }),
     events: new EventLog(join(dir, 'state'), 1000),
     metrics: new Registry(),
+    providers: new ProviderRegistry(),
+    heartbeats: new Heartbeats(),
     stateDir: join(dir, 'state'),
     changed: () => undefined,
     health: () => ({}),

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { DriverError, type DriverErrorKind } from '../../../src/fencing/driver.js';
 import { IpmiClient, type IpmiClientOptions } from '../../../src/fencing/ipmi/client.js';
 import { createIpmiDriver, ipmiDeviceSchema } from '../../../src/fencing/ipmi/index.js';
+import { SingleFlight } from '../../../src/fencing/single-flight.js';
 import { run } from '../../fixtures/ipmi-sim.js';
 import { freePort, onCleanup, tempDir } from '../../fixtures/proc.js';
 import { type BmcFault, type BmcUser, startTestBmc, type TestBmc } from '../../fixtures/test-bmc.js';
@@ -142,6 +143,8 @@ describe('IPMI driver, cipher suite 17, against the test BMC', () => {
 
   it('serializes operations per BMC: one session at a time, all succeed', async () => {
     const bmc = await startTestBmc();
+    // two clients of one owner (the fencing service hands its drivers one SingleFlight)
+    const lanes = new SingleFlight();
     const mk = () =>
       new IpmiClient({
         host: bmc.host,
@@ -149,6 +152,7 @@ describe('IPMI driver, cipher suite 17, against the test BMC', () => {
         username: 'admin',
         password: Buffer.from('password'),
         cipher: 17,
+        lanes,
       });
     const a = mk();
     const b = mk();
