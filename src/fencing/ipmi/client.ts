@@ -7,8 +7,7 @@
  *   status()            Get Chassis Status (session stays at USER privilege)
  *   control(action)     Set Session Privilege (operator/administrator), then Chassis Control.
  *                       off/on are retransmitted (idempotent); cycle/reset/soft are sent once.
- *   controlVerified()   off/on, then Get Chassis Status polls in the same session until the
- *                       chassis reports the target state or the deadline passes.
+ * Verification is the fencing core's (one-level.ts for the CLI): it reads the state back.
  */
 import type { Logger } from 'pino';
 import { DriverError } from '../driver.js';
@@ -47,21 +46,6 @@ export interface IpmiClientOptions {
   log?: Logger;
   /** Lanes shared with the other clients of one owner (one operation per BMC); default: this client's own. */
   lanes?: SingleFlight;
-}
-
-export interface VerifyOptions {
-  /** Give up polling after this long (from the Chassis Control reply). */
-  timeoutMs?: number;
-  /** Pause between Get Chassis Status polls. */
-  pollMs?: number;
-  signal?: AbortSignal;
-}
-
-export interface VerifiedResult {
-  state: 'on' | 'off';
-  polls: number;
-  /** Time from the Chassis Control reply to the confirming status read. */
-  confirmMs: number;
 }
 
 /** Pauses before retrying an Open Session that found no free session slot. */
@@ -168,34 +152,6 @@ export class IpmiClient {
   /** Sends Chassis Control. Resolves when the BMC accepted it; proves nothing about power. */
   async control(action: ChassisAction, signal?: AbortSignal): Promise<void> {
     await this.withSession((s) => chassisControl(s, this.device, action, signal), { elevate: true, signal });
-  }
-
-  /** off/on, then polls status in the same session until the chassis reports the target. */
-  async controlVerified(target: 'off' | 'on', v: VerifyOptions = {}): Promise<VerifiedResult> {
-    const timeoutMs = v.timeoutMs ?? 20_000;
-    const pollMs = v.pollMs ?? 100;
-    return this.withSession(
-      async (s) => {
-        await chassisControl(s, this.device, target, v.signal);
-        const t0 = performance.now();
-        for (let polls = 1; ; polls++) {
-          const st = await getChassisStatus(s, this.device, v.signal);
-          const state = st.powerOn ? 'on' : 'off';
-          if (state === target) return { state, polls, confirmMs: performance.now() - t0 };
-          if (performance.now() - t0 + pollMs > timeoutMs) {
-            throw new DriverError(
-              'timeout',
-              this.device,
-              `chassis still reports power ${state} ${Math.round(performance.now() - t0)} ms after Chassis Control ${target} (${polls} polls)`,
-            );
-          }
-          if (v.signal?.aborted)
-            throw new DriverError('timeout', this.device, `aborted while waiting for power ${target}`);
-          await sleep(pollMs, v.signal);
-        }
-      },
-      { elevate: true, signal: v.signal },
-    );
   }
 }
 

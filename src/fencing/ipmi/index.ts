@@ -11,7 +11,7 @@ import { IpmiClient } from './client.js';
 import type { IpmiDeviceConfig } from './config.js';
 import { readSecretFile } from './secret.js';
 
-export { IpmiClient, type IpmiClientOptions, type VerifiedResult, type VerifyOptions } from './client.js';
+export { IpmiClient, type IpmiClientOptions } from './client.js';
 export {
   type ChassisAction,
   type ChassisStatus,
@@ -86,8 +86,15 @@ export function createIpmiDriver(cfg: IpmiDeviceConfig, deps: IpmiDriverDeps = {
   if (cfg.cipher === 0 && !cfg.allow_cipher_zero) {
     throw new DriverError('config', name, 'cipher suite 0 is refused unless allow_cipher_zero is true');
   }
-  const client = createIpmiClient(cfg, deps);
-  const log = deps.log ? deviceLogger(deps.log, name, { family: 'ipmi' }) : undefined;
+  return ipmiDriverOf(
+    createIpmiClient(cfg, deps),
+    deps.log ? deviceLogger(deps.log, name, { family: 'ipmi' }) : undefined,
+  );
+}
+
+/** The PowerDriver over a client (the BMC's one plug, "chassis"). */
+export function ipmiDriverOf(client: IpmiClient, log?: Logger): PowerDriver {
+  const name = client.device;
   const checkPlug = (plug: string) => {
     if (plug !== IPMI_PLUG) {
       throw new DriverError('no-such-plug', name, `a BMC has one plug, "${IPMI_PLUG}", not "${plug}"`);
