@@ -11,7 +11,7 @@
  */
 import type { Entity, Health, Service, ServiceContext, ServiceFactory } from '../daemon/service.js';
 import type { PgsqlConfig } from './config.js';
-import { maxLsn, parseLsn } from './core/types.js';
+import { maxLsn, parseLsn } from './core/lsn.js';
 import { type ObserverMetrics, registerObserverMetrics } from './observer/metrics.js';
 import { PgRackSource } from './observer/pg-source.js';
 import { type PreflightResult, preflight } from './observer/preflight.js';

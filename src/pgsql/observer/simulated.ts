@@ -5,7 +5,7 @@
  * crash, start, promote and cut replication so the demo can show every state. Time is passed in,
  * so tests drive it deterministically. Everything it reports is labelled "simulated".
  */
-import { formatLsn, type Lsn } from '../core/types.js';
+import { formatLsn, type Lsn } from '../core/lsn.js';
 import type { NodeProbe, NodeRows, RackSource } from './types.js';
 
 interface SimNode {

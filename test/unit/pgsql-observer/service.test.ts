@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../../src/config/schema.js';
 import type { ControlHandler, Service } from '../../../src/daemon/service.js';
 import { pgsqlConfigSchema, pgsqlRules } from '../../../src/pgsql/config.js';
-import { maxLsn, parseLsn } from '../../../src/pgsql/core/types.js';
+import { maxLsn, parseLsn } from '../../../src/pgsql/core/lsn.js';
 import { SimulatedRack } from '../../../src/pgsql/observer/simulated.js';
 import type { RackSnapshot } from '../../../src/pgsql/observer/types.js';
 import { createPgsqlService } from '../../../src/pgsql/service.js';
