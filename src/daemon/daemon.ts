@@ -10,7 +10,8 @@ import { Registry } from 'prom-client';
 import type { LoadedConfig } from '../config/load.js';
 import { VERSION } from '../version.js';
 import { Heartbeats } from '../watchdog/heartbeat.js';
-import { ControlServer } from './control-server.js';
+import type { ControlMethod } from './control-protocol.js';
+import { type AnyControlHandler, ControlServer } from './control-server.js';
 import { EventLog } from './events.js';
 import { ProviderRegistry } from './providers.js';
 import { type ServiceEntry, serviceEntries } from './registry.js';
@@ -61,7 +62,7 @@ export class Daemon implements DaemonView {
   readonly providers: ProviderRegistry;
   readonly heartbeats = new Heartbeats();
   private readonly slots: Slot[] = [];
-  private readonly handlers = new Map<string, ControlHandler>();
+  private readonly handlers = new Map<string, AnyControlHandler>();
   private readonly changeListeners = new Set<(service: string) => void>();
   private control: ControlServer | undefined;
   private readonly startedAt = new Date();
@@ -79,7 +80,11 @@ export class Daemon implements DaemonView {
       refusalIntervalMs: cfg.events.refusal_interval_s * 1000,
     });
     this.handle('status', async () => this.status());
-    this.handle('events', async (p) => this.events.list(typeof p.since_ms === 'number' ? p.since_ms : undefined));
+    this.handle('events', async (p) => {
+      if (p.since_ms !== undefined && typeof p.since_ms !== 'number')
+        throw new Error('since_ms must be a number (ms since the epoch)');
+      return this.events.list(p.since_ms);
+    });
     this.handle('methods', async () => [...this.handlers.keys()].sort());
   }
 
@@ -87,8 +92,9 @@ export class Daemon implements DaemonView {
     return this.opts.loaded.config;
   }
 
-  handle(method: string, handler: ControlHandler): void {
+  handle<M extends ControlMethod>(method: M, handler: ControlHandler<M>): void {
     if (this.handlers.has(method)) throw new Error(`control method ${method} is registered twice`);
+    // the server hands every handler the request's params object; the handler checks its keys
     this.handlers.set(method, handler);
   }
 

@@ -9,7 +9,7 @@ import type { Entity, Health, Service, ServiceContext, ServiceFactory } from '..
 import { type Attempt, FenceApi } from './api.js';
 import type { FencingConfig } from './config.js';
 import { controlRequester, historyLimit } from './control-params.js';
-import { type FenceAction, fenceActions } from './core.js';
+import { fenceActions } from './core.js';
 import type { PowerDriver, PowerState } from './driver.js';
 import { createDriver, deviceName, isSimulated } from './drivers.js';
 import {
@@ -23,12 +23,27 @@ import {
 import { FenceJournal, type HistoryEntry } from './journal.js';
 import { zeroFenceApiRequests, zeroFenceOperations } from './metrics.js';
 import { readKeyFile } from './protocol.js';
-import { type SimDriver, type SimFault, simFaults } from './sim/index.js';
+import { type SimDriver, simFaults } from './sim/index.js';
 import { SingleFlight } from './single-flight.js';
 
 const NAME = 'fencing';
 
-interface DeviceState {
+/** What fence.status answers (and the service's snapshot): per target and per device. */
+export interface FencingSnapshot extends Record<string, unknown> {
+  /** Only before start/after stop: the service's state. */
+  state?: string;
+  targets?: Record<string, TargetView>;
+  devices?: Record<string, DeviceState>;
+}
+
+export interface TargetView extends Record<string, unknown> {
+  levels: Array<{ level: number; plugs: string[]; description?: string }>;
+  power: PowerState | 'unknown';
+  in_progress: { id: string; action: string; since: string; stage: string } | undefined;
+  last_operation: Record<string, unknown> | undefined;
+}
+
+export interface DeviceState {
   family: string;
   up: boolean | undefined;
   checked?: string;
@@ -210,7 +225,7 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
     else state = { state: 'ok' };
   };
 
-  const targetSnapshot = (target: string) => {
+  const targetSnapshot = (target: string): TargetView => {
     const c = cfg as FencingConfig;
     const t = c.targets[target];
     const recent = journal?.history(100, target) ?? [];
@@ -240,7 +255,7 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
     };
   };
 
-  const snapshot = (): Record<string, unknown> => {
+  const snapshot = (): FencingSnapshot => {
     const c = cfg;
     if (!c) return { state: state.state };
     return {
@@ -435,13 +450,12 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
         const closed = ctx.admission();
         if (closed) throw new Error(closed);
         const target = String(params.target ?? '');
-        const action = String(params.action ?? 'reboot');
-        if (!(fenceActions as readonly string[]).includes(action))
-          throw new Error(`action must be one of ${fenceActions.join(', ')}`);
+        const action = fenceActions.find((a) => a === (params.action ?? 'reboot'));
+        if (!action) throw new Error(`action must be one of ${fenceActions.join(', ')}`);
         try {
           return await (fencer as Fencer).run({
             target,
-            action: action as FenceAction,
+            action,
             requester: controlRequester(params),
           });
         } catch (e) {
@@ -462,14 +476,10 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
         if (drv?.family !== 'sim') throw new Error(`"${name}" is not a simulated device`);
         const sim = drv as SimDriver;
         if (params.fault !== undefined) {
-          if (!(simFaults as readonly string[]).includes(String(params.fault)))
-            throw new Error(`fault must be one of ${simFaults.join(', ')}`);
-          sim.setFault(params.fault as SimFault);
-          ctx.events.record(
-            NAME,
-            'fence.sim.fault',
-            `Simulated device ${name} now behaves as "${String(params.fault)}".`,
-          );
+          const fault = simFaults.find((f) => f === params.fault);
+          if (!fault) throw new Error(`fault must be one of ${simFaults.join(', ')}`);
+          sim.setFault(fault);
+          ctx.events.record(NAME, 'fence.sim.fault', `Simulated device ${name} now behaves as "${fault}".`);
         }
         return { device: name, fault: sim.fault() };
       });

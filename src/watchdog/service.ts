@@ -46,6 +46,16 @@ const defaultDeps: WatchdogDeps = {
       .map((s) => s.name),
 };
 
+/** What watchdog.test answers: what should happen now that the feed stopped on purpose. */
+export interface WatchdogTestResult {
+  hardware: boolean;
+  device: string | null;
+  timeout_s: number | null;
+  systemd_watchdog_s: number | null;
+  expect: string;
+  give_up_after_s: number;
+}
+
 export interface WatchdogSnapshot extends Record<string, unknown> {
   mode: WatchdogConfig['mode'];
   device: string | null;
