@@ -91,7 +91,8 @@ interface PeerState {
   lastTs: { secs: number; usecs: number } | undefined;
 }
 
-interface TicketState {
+/** One ticket as the arbitrator keeps it: its booth.conf section and its current view (whose booth state is vote.ts's TicketState). */
+interface TicketSlot {
   conf: BoothTicket;
   view: TicketView;
 }
@@ -144,7 +145,7 @@ export class Arbitrator {
   private udp: UdpSocket | undefined;
   private tcp: Server | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly tickets = new Map<string, TicketState>();
+  private readonly tickets = new Map<string, TicketSlot>();
   private readonly peers = new Map<number, PeerState>();
   private readonly drops: Record<string, number> = {};
   private readonly decisions: Record<string, number> = {};
@@ -296,7 +297,7 @@ export class Arbitrator {
 
   private ticketMsg(
     cmd: number,
-    t: TicketState,
+    t: TicketSlot,
     over: { request?: number; result?: number; leader?: number; term?: number },
   ) {
     const v = t.view;
@@ -312,7 +313,7 @@ export class Arbitrator {
     );
   }
 
-  private broadcast(cmd: number, t: TicketState): void {
+  private broadcast(cmd: number, t: TicketSlot): void {
     for (const p of this.peers.values()) this.send(p, this.ticketMsg(cmd, t, {}));
   }
 
@@ -432,7 +433,7 @@ export class Arbitrator {
    * consulted (one wall-clock reading, one read of the provider); undefined when the message is no
    * vote request or the ticket is not guarded.
    */
-  private guardVerdict(t: TicketState, m: Incoming): VoteGuardVerdict | undefined {
+  private guardVerdict(t: TicketSlot, m: Incoming): VoteGuardVerdict | undefined {
     const g = this.o.guard;
     if (m.cmd !== CMD.RVot || !g?.tickets.has(t.conf.name)) return undefined;
     return guardVote({
@@ -443,7 +444,7 @@ export class Arbitrator {
     });
   }
 
-  private handle(t: TicketState, peer: PeerState, m: Incoming): void {
+  private handle(t: TicketSlot, peer: PeerState, m: Incoming): void {
     const now = mono();
     const d = decide(t.view, m, {
       now,
