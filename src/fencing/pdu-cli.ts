@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { DriverError, type PlugInfo, type PowerDriver } from './driver.js';
-import { type OneLevelAction, runOneLevel } from './one-level.js';
+import { runOneLevel } from './one-level.js';
 
 interface PduOpts {
   driver?: string;
@@ -165,27 +165,27 @@ export function registerPduCli(program: Command): void {
     .argument('<outlet>', 'outlet number or outlet name')
     .argument('<action>', 'status | on | off | reboot')
     .action(async (plug: string, action: string, _opts: unknown, cmd: Command) => {
-      if (!['status', 'on', 'off', 'reboot'].includes(action))
-        usage(cmd, `action must be status, on, off or reboot, got "${action}"`);
+      const act = (['status', 'on', 'off', 'reboot'] as const).find((a) => a === action);
+      if (!act) usage(cmd, `action must be status, on, off or reboot, got "${action}"`);
       await withDriver(cmd, async (d, o) => {
         const verifyMs = (num(cmd, o.verifyTimeout, '--verify-timeout') ?? 10) * 1000;
         const bootDelay = o.bootDelay === undefined ? 10 : Number(o.bootDelay);
         if (!Number.isFinite(bootDelay) || bootDelay < 0 || bootDelay > 600)
           usage(cmd, `--boot-delay must be a number of seconds in 0..600, got "${o.bootDelay}"`);
-        if (action === 'status') {
+        if (act === 'status') {
           const t0 = performance.now();
           const state = await d.status(plug, AbortSignal.timeout(verifyMs + 60_000));
           out(o, { ok: true, outlet: plug, state, ms: Math.round(performance.now() - t0) }, state);
           return;
         }
-        const r = await runOneLevel(d, plug, action as OneLevelAction, {
+        const r = await runOneLevel(d, plug, act, {
           powerTimeoutMs: verifyMs,
           pollIntervalMs: 200,
           commandTimeoutMs: 60_000,
           bootDelayMs: bootDelay * 1000,
         });
         if (!r.ok) throw new DriverError(r.kind ?? 'timeout', d.device, `${r.reason}; not verified`);
-        if (action === 'reboot') {
+        if (act === 'reboot') {
           out(
             o,
             {

@@ -446,6 +446,9 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
       ctx.metrics.registerMetric(apiRequests);
       ctx.metrics.registerMetric(inProgress);
 
+      // both set above: the handlers close over them as they are now
+      const running = fencer;
+      const history = journal;
       ctx.handle('fence.run', async (params) => {
         const closed = ctx.admission();
         if (closed) throw new Error(closed);
@@ -453,21 +456,21 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
         const action = fenceActions.find((a) => a === (params.action ?? 'reboot'));
         if (!action) throw new Error(`action must be one of ${fenceActions.join(', ')}`);
         try {
-          return await (fencer as Fencer).run({
+          return await running.run({
             target,
             action,
             requester: controlRequester(params),
           });
         } catch (e) {
           if (e instanceof UnknownTargetError)
-            throw new Error(`${e.message}; configured: ${(fencer as Fencer).targets().join(', ') || 'none'}`);
+            throw new Error(`${e.message}; configured: ${running.targets().join(', ') || 'none'}`);
           throw e;
         }
       });
       ctx.handle('fence.history', async (params) => {
         const limit = historyLimit(params);
         const target = typeof params.target === 'string' ? params.target : undefined;
-        return { entries: (journal as FenceJournal).history(limit, target) };
+        return { entries: history.history(limit, target) };
       });
       ctx.handle('fence.status', async () => snapshot());
       ctx.handle('fence.sim', async (params) => {
