@@ -72,6 +72,8 @@ export async function runOneLevel(
     .find((s) => / failed/.test(s.reason) && !/^every level/.test(s.reason));
   let reason = ok ? outcome.reason : (levelFailure?.reason ?? outcome.reason);
   if (!ok && lastError) reason += `; ${lastError.device}: ${lastError.message}`;
+  // a reboot whose power-on failed did verify the off (a fence would have answered success)
+  if (!ok && outcome.answer) reason = `off verified, then the power-on failed: ${reason}`;
   const r: OneLevelResult = { ok, reason, ms: Math.round(outcome.duration_ms), reads, outcome };
   if (outcome.power) r.state = outcome.power;
   if (outcome.answer) r.offMs = Math.round(outcome.answer.duration_ms);
