@@ -144,6 +144,19 @@ describe('daemon lifecycle', () => {
       });
     });
     expect(JSON.parse(reply)).toMatchObject({ ok: false, code: 'bad-request' });
+    // params are an object or absent; each declared key is checked by its handler, naming it
+    await expect(callDaemonRaw(socket, 'events', { since_ms: 'yesterday' })).rejects.toThrow(
+      'since_ms must be a number (ms since the epoch)',
+    );
+    const arrayParams = await new Promise<string>((resolve) => {
+      const s = connect(socket, () => s.write('{"id": 7, "method": "status", "params": [1]}\n'));
+      s.on('data', (d) => {
+        resolve(d.toString());
+        s.destroy();
+      });
+    });
+    expect(JSON.parse(arrayParams)).toMatchObject({ ok: false, code: 'bad-request' });
+    expect(await callDaemon(socket, 'events', { since_ms: 0 })).toEqual(expect.any(Array));
     expect(daemon.status().overall).toBe('ok');
     await daemon.stop();
   });
