@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { afterAll, expect, it } from 'vitest';
 import { createApcSnmpDriver } from '../src/fencing/apc-snmp/index.js';
 import type { PowerDriver } from '../src/fencing/driver.js';
-import { switchVerified } from '../src/fencing/pdu-cli.js';
+import { runOneLevel } from '../src/fencing/one-level.js';
 import { createPduSerialDriver } from '../src/fencing/pdu-serial/index.js';
 import { consoleState, SerialConsole, TelnetConsole } from '../test/fixtures/apc-console.js';
 import { startFakeSnmpPdu } from '../test/fixtures/pdu-snmpd.js';
@@ -29,7 +29,16 @@ const run = promisify(execFile);
 const OURS_RUNS = 21;
 const PEER_RUNS = 9;
 const sig = () => AbortSignal.timeout(30_000);
-const verify = () => ({ timeoutMs: 10_000, pollMs: 50, signal: sig() });
+/** The CLI's and the daemon's verified off (read first, off, read off back), as fence_apc_snmp does. */
+const verifiedOff = async (d: PowerDriver, plug: string) => {
+  const r = await runOneLevel(d, plug, 'off', {
+    powerTimeoutMs: 10_000,
+    pollIntervalMs: 50,
+    commandTimeoutMs: 10_000,
+    bootDelayMs: 0,
+  });
+  if (!r.ok) throw new Error(r.reason);
+};
 
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
@@ -86,12 +95,12 @@ it('SNMP: status and off-verified, ours vs fence_apc_snmp', async () => {
     status.push(await timed(() => d.status('7', sig())));
     await d.close();
     const d2 = fresh();
-    off.push(await timed(() => switchVerified(d2, '7', 'off', verify())));
+    off.push(await timed(() => verifiedOff(d2, '7')));
     await d2.close();
     expect(pdu.read().outlets['7']?.state).toBe('off');
     await warm.on('7', sig());
     warmStatus.push(await timed(() => warm.status('7', sig())));
-    warmOff.push(await timed(() => switchVerified(warm, '7', 'off', verify())));
+    warmOff.push(await timed(() => verifiedOff(warm, '7')));
     await warm.on('7', sig());
   }
   const peerStatus: number[] = [];
@@ -139,7 +148,7 @@ async function serialRow(cps: number): Promise<void> {
   const peerOff: number[] = [];
   for (let i = 0; i < runs; i++) {
     const d = mk();
-    off.push(await timed(() => switchVerified(d, '6', 'off', verify())));
+    off.push(await timed(() => verifiedOff(d, '6')));
     await d.close();
     expect(st.outlets.get(6)?.state).toBe('off');
     st.outlets.set(6, { name: 'Outlet 6', state: 'on' });
@@ -147,7 +156,7 @@ async function serialRow(cps: number): Promise<void> {
   const warm = mk();
   await warm.status('6', sig());
   for (let i = 0; i < runs; i++) {
-    warmOff.push(await timed(() => switchVerified(warm, '6', 'off', verify())));
+    warmOff.push(await timed(() => verifiedOff(warm, '6')));
     st.outlets.set(6, { name: 'Outlet 6', state: 'on' });
   }
   await warm.close();

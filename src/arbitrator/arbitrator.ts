@@ -6,7 +6,6 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
-import { heartbeat } from '../watchdog/heartbeat.js';
 import type { BoothConf, BoothMember, BoothTicket } from './boothconf.js';
 import { type GuardPolicy, guardVote, type LastKnownLsn } from './guard.js';
 import {
@@ -67,6 +66,8 @@ export interface ArbitratorOptions {
   guard?: GuardOptions;
   /** Called after any change of ticket or peer state worth publishing. */
   onChange?: () => void;
+  /** Called when the ticket timer loop is armed and after each of its turns (the watchdog's heartbeat). */
+  onTick?: () => void;
   /** Idle and total bound on one TCP client connection (default 5 s; boothd has none). */
   clientTimeoutMs?: number;
 }
@@ -90,7 +91,8 @@ interface PeerState {
   lastTs: { secs: number; usecs: number } | undefined;
 }
 
-interface TicketState {
+/** One ticket as the arbitrator keeps it: its booth.conf section and its current view (whose booth state is vote.ts's TicketState). */
+interface TicketSlot {
   conf: BoothTicket;
   view: TicketView;
 }
@@ -143,7 +145,7 @@ export class Arbitrator {
   private udp: UdpSocket | undefined;
   private tcp: Server | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly tickets = new Map<string, TicketState>();
+  private readonly tickets = new Map<string, TicketSlot>();
   private readonly peers = new Map<number, PeerState>();
   private readonly drops: Record<string, number> = {};
   private readonly decisions: Record<string, number> = {};
@@ -218,7 +220,7 @@ export class Arbitrator {
     const granularity = Math.max(10, Math.min(100, ...conf.tickets.map((t) => t.timeoutMs / 10)));
     this.timer = setInterval(() => this.onTimer(), granularity);
     this.timer.unref?.();
-    heartbeat('arbitrator'); // the loop is armed: a watchdog gated on it may feed from the first tick
+    this.o.onTick?.(); // the loop is armed: a watchdog gated on it may feed from the first tick
     this.o.event(
       'arbitrator.start',
       `booth arbitrator listening on ${host}:${conf.port} as site id 0x${hex(self.id)}`,
@@ -295,7 +297,7 @@ export class Arbitrator {
 
   private ticketMsg(
     cmd: number,
-    t: TicketState,
+    t: TicketSlot,
     over: { request?: number; result?: number; leader?: number; term?: number },
   ) {
     const v = t.view;
@@ -311,7 +313,7 @@ export class Arbitrator {
     );
   }
 
-  private broadcast(cmd: number, t: TicketState): void {
+  private broadcast(cmd: number, t: TicketSlot): void {
     for (const p of this.peers.values()) this.send(p, this.ticketMsg(cmd, t, {}));
   }
 
@@ -431,7 +433,7 @@ export class Arbitrator {
    * consulted (one wall-clock reading, one read of the provider); undefined when the message is no
    * vote request or the ticket is not guarded.
    */
-  private guardVerdict(t: TicketState, m: Incoming): VoteGuardVerdict | undefined {
+  private guardVerdict(t: TicketSlot, m: Incoming): VoteGuardVerdict | undefined {
     const g = this.o.guard;
     if (m.cmd !== CMD.RVot || !g?.tickets.has(t.conf.name)) return undefined;
     return guardVote({
@@ -442,7 +444,7 @@ export class Arbitrator {
     });
   }
 
-  private handle(t: TicketState, peer: PeerState, m: Incoming): void {
+  private handle(t: TicketSlot, peer: PeerState, m: Incoming): void {
     const now = mono();
     const d = decide(t.view, m, {
       now,
@@ -485,7 +487,7 @@ export class Arbitrator {
   /** One turn of the ticket timer loop; the watchdog's "arbitrator" heartbeat says it completed. */
   private onTimer(): void {
     this.onTimerTurn();
-    heartbeat('arbitrator');
+    this.o.onTick?.();
   }
 
   private onTimerTurn(): void {

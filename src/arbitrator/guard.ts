@@ -7,6 +7,8 @@
  * the guard can only make a failover slower or impossible, never create a second holder.
  */
 
+import { formatLsn } from '../pgsql/core/lsn.js';
+
 /** One observation of a node's WAL position (flush/replay LSN) and when it was taken (ms). */
 export interface LsnObservation {
   lsn: bigint;
@@ -38,17 +40,6 @@ export interface GuardInput {
 export interface GuardVerdict {
   allow: boolean;
   reason: string;
-}
-
-/** Parses "16/B374D848" into a 64-bit position; undefined when malformed. */
-export function parseLsn(text: string): bigint | undefined {
-  const m = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(text.trim());
-  if (!m) return undefined;
-  return (BigInt(`0x${m[1]}`) << 32n) | BigInt(`0x${m[2]}`);
-}
-
-export function formatLsn(lsn: bigint): string {
-  return `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase()}`;
 }
 
 /** The pure guard rule. */

@@ -18,6 +18,7 @@ export interface SetupOptions {
   event: EventSink;
   guard?: GuardOptions;
   onChange?: () => void;
+  onTick?: () => void;
 }
 
 /** What setupArbitrator reads and checks before building the arbitrator (also `config check`). */
@@ -29,7 +30,16 @@ export interface ArbitratorFiles {
 
 export async function setupArbitrator(o: SetupOptions): Promise<Arbitrator> {
   const { conf, self, key } = await readArbitratorFiles(o);
-  return new Arbitrator({ conf, self, key, log: o.log, event: o.event, guard: o.guard, onChange: o.onChange });
+  return new Arbitrator({
+    conf,
+    self,
+    key,
+    log: o.log,
+    event: o.event,
+    guard: o.guard,
+    onChange: o.onChange,
+    onTick: o.onTick,
+  });
 }
 
 /**

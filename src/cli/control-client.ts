@@ -1,6 +1,12 @@
 /** Client side of the local control API (see daemon/control-protocol.ts). */
 import { connect } from 'node:net';
-import type { ControlResponse } from '../daemon/control-protocol.js';
+import type {
+  ControlMethod,
+  ControlParams,
+  ControlResponse,
+  ControlResult,
+  NoParams,
+} from '../daemon/control-protocol.js';
 
 export class DaemonUnreachableError extends Error {
   constructor(
@@ -25,18 +31,35 @@ export class DaemonError extends Error {
   }
 }
 
+/** Params may be left out for a method that takes none. */
+type ParamsArgs<M extends ControlMethod> =
+  NoParams extends ControlParams<M>
+    ? [params?: ControlParams<M>, timeoutMs?: number]
+    : [params: ControlParams<M>, timeoutMs?: number];
+
 /**
- * Calls one control method and returns its result. Rejects with DaemonUnreachableError when the
- * socket cannot be reached, DaemonError when the daemon answered with an error.
- * `timeoutMs` bounds the whole call (fence operations wait for verification: pass a larger one).
+ * Calls one control method (typed by ControlApi) and returns its result. Rejects with
+ * DaemonUnreachableError when the socket cannot be reached, DaemonError when the daemon answered
+ * with an error. `timeoutMs` bounds the whole call (fence operations wait for verification: pass
+ * a larger one).
  */
-export function callDaemon<T = unknown>(
+export async function callDaemon<M extends ControlMethod>(
+  socketPath: string,
+  method: M,
+  ...[params, timeoutMs]: ParamsArgs<M>
+): Promise<ControlResult<M>> {
+  // the daemon's handler for M answers ControlResult<M> (control-protocol.ts): the one cast at the wire
+  return (await callDaemonRaw(socketPath, method, params ?? {}, timeoutMs)) as ControlResult<M>;
+}
+
+/** The untyped call under callDaemon: any method name, any params object (protocol tests). */
+export function callDaemonRaw(
   socketPath: string,
   method: string,
-  params: Record<string, unknown> = {},
+  params: object = {},
   timeoutMs = 10_000,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
+): Promise<unknown> {
+  return new Promise<unknown>((resolve, reject) => {
     const sock = connect(socketPath);
     let buf = '';
     let settled = false;
@@ -62,12 +85,12 @@ export function callDaemon<T = unknown>(
       if (nl < 0) return;
       let res: ControlResponse;
       try {
-        res = JSON.parse(buf.slice(0, nl)) as ControlResponse;
+        res = JSON.parse(buf.slice(0, nl)) as ControlResponse; // checked below: ok decides
       } catch {
         finish(() => reject(new DaemonError('the daemon sent a malformed answer')));
         return;
       }
-      finish(() => (res.ok ? resolve(res.result as T) : reject(new DaemonError(res.error, res.code))));
+      finish(() => (res.ok ? resolve(res.result) : reject(new DaemonError(res.error, res.code))));
     });
     sock.on('close', () =>
       finish(() => reject(new DaemonError(`the daemon closed the connection before answering ${method}`))),

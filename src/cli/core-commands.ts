@@ -38,7 +38,7 @@ export function registerCoreCli(program: Command): void {
     .action(async (opts: ConfigOpts & { json?: boolean }) => {
       let status: DaemonStatus;
       try {
-        status = await callDaemon<DaemonStatus>(await socketPath(opts), 'status');
+        status = await callDaemon(await socketPath(opts), 'status');
       } catch (e) {
         if (opts.json) {
           // scripts get an answer they can parse, and the Nagios "unknown" exit code
@@ -88,7 +88,7 @@ export function registerCoreCli(program: Command): void {
       }
       let entries: EventEntry[];
       try {
-        entries = await callDaemon<EventEntry[]>(
+        entries = await callDaemon(
           await socketPath(opts),
           'events',
           sinceMs === undefined ? {} : { since_ms: sinceMs },

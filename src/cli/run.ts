@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
 import { Daemon, StartError } from '../daemon/daemon.js';
+import type { DemoHandle } from '../daemon/demo.js';
 import { createLogger } from '../daemon/logger.js';
 import { sdNotify } from '../watchdog/sd-notify.js';
 import { type ConfigOpts, loadFor } from './config-source.js';
@@ -9,7 +10,7 @@ import { reportConfigError } from './core-commands.js';
 
 export async function runDaemon(opts: ConfigOpts): Promise<number> {
   let loaded: Awaited<ReturnType<typeof loadFor>>;
-  let demo: { stop(): Promise<void>; banner(): string } | undefined;
+  let demo: Pick<DemoHandle, 'stop' | 'banner' | 'providers'> | undefined;
   try {
     if (opts.demo) {
       // The demo creates its own secrets and simulated peers, then loads the final config.
@@ -41,7 +42,7 @@ export async function runDaemon(opts: ConfigOpts): Promise<number> {
     process.exit(70);
   });
 
-  const daemon = new Daemon({ loaded, log, demo: opts.demo === true });
+  const daemon = new Daemon({ loaded, log, demo: opts.demo === true, providers: demo?.providers });
   const t0 = performance.now();
   try {
     await daemon.start();

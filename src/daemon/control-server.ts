@@ -9,7 +9,9 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { type ControlRequest, type ControlResponse, MAX_REQUEST_BYTES } from './control-protocol.js';
-import type { ControlHandler } from './service.js';
+
+/** A registered handler as the server calls it: the request's params object in, a JSON-able result out. */
+export type AnyControlHandler = (params: object) => Promise<unknown>;
 
 export class ControlServer {
   private server: Server | undefined;
@@ -18,7 +20,7 @@ export class ControlServer {
   constructor(
     private readonly path: string,
     private readonly group: string | undefined,
-    private readonly handlers: ReadonlyMap<string, ControlHandler>,
+    private readonly handlers: ReadonlyMap<string, AnyControlHandler>,
     private readonly log: Logger,
   ) {}
 
@@ -82,11 +84,13 @@ export class ControlServer {
   }
 
   private async dispatch(sock: Socket, line: string): Promise<void> {
-    let req: ControlRequest;
+    let req: ControlRequest | undefined;
     try {
-      req = JSON.parse(line) as ControlRequest;
-      if (typeof req.method !== 'string' || typeof req.id !== 'number') throw new Error('shape');
+      req = asRequest(JSON.parse(line));
     } catch {
+      // not JSON: answered below
+    }
+    if (!req) {
       this.reply(sock, {
         id: 0,
         ok: false,
@@ -101,7 +105,7 @@ export class ControlServer {
       return;
     }
     try {
-      const result = await handler(req.params && typeof req.params === 'object' ? req.params : {});
+      const result = await handler(req.params ?? {});
       this.reply(sock, { id: req.id, ok: true, result: result ?? null });
     } catch (e) {
       this.log.debug({ method: req.method, err: String(e) }, 'control method failed');
@@ -109,7 +113,7 @@ export class ControlServer {
         id: req.id,
         ok: false,
         error: e instanceof Error ? e.message : String(e),
-        code: (e as { code?: string }).code,
+        code: e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : undefined,
       });
     }
   }
@@ -117,6 +121,16 @@ export class ControlServer {
   private reply(sock: Socket, res: ControlResponse): void {
     if (!sock.destroyed) sock.write(`${JSON.stringify(res)}\n`);
   }
+}
+
+/** The request's shape, or undefined: id a number, method a string, params an object when present. */
+function asRequest(v: unknown): ControlRequest | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const r: { id?: unknown; method?: unknown; params?: unknown } = v;
+  if (typeof r.id !== 'number' || typeof r.method !== 'string') return undefined;
+  if (r.params === undefined || r.params === null) return { id: r.id, method: r.method };
+  if (typeof r.params !== 'object' || Array.isArray(r.params)) return undefined;
+  return { id: r.id, method: r.method, params: r.params };
 }
 
 function isLive(path: string): Promise<boolean> {

@@ -9,8 +9,11 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { LoadedConfig } from '../config/load.js';
 import { VERSION } from '../version.js';
-import { ControlServer } from './control-server.js';
+import { Heartbeats } from '../watchdog/heartbeat.js';
+import type { ControlMethod } from './control-protocol.js';
+import { type AnyControlHandler, ControlServer } from './control-server.js';
 import { EventLog } from './events.js';
+import { ProviderRegistry } from './providers.js';
 import { type ServiceEntry, serviceEntries } from './registry.js';
 import type {
   ControlHandler,
@@ -49,13 +52,17 @@ export interface DaemonOptions {
   demo?: boolean;
   /** Services to run instead of the registry (tests). */
   entries?: ServiceEntry[];
+  /** What the demo provides the services (its simulated rack); default: an empty registry. */
+  providers?: ProviderRegistry;
 }
 
 export class Daemon implements DaemonView {
   readonly events: EventLog;
   readonly metrics = new Registry();
+  readonly providers: ProviderRegistry;
+  readonly heartbeats = new Heartbeats();
   private readonly slots: Slot[] = [];
-  private readonly handlers = new Map<string, ControlHandler>();
+  private readonly handlers = new Map<string, AnyControlHandler>();
   private readonly changeListeners = new Set<(service: string) => void>();
   private control: ControlServer | undefined;
   private readonly startedAt = new Date();
@@ -67,12 +74,17 @@ export class Daemon implements DaemonView {
 
   constructor(private readonly opts: DaemonOptions) {
     const cfg = opts.loaded.config;
+    this.providers = opts.providers ?? new ProviderRegistry();
     mkdirSync(cfg.box.state_dir, { recursive: true, mode: 0o750 });
     this.events = new EventLog(cfg.box.state_dir, cfg.events.max_entries, {
       refusalIntervalMs: cfg.events.refusal_interval_s * 1000,
     });
     this.handle('status', async () => this.status());
-    this.handle('events', async (p) => this.events.list(typeof p.since_ms === 'number' ? p.since_ms : undefined));
+    this.handle('events', async (p) => {
+      if (p.since_ms !== undefined && typeof p.since_ms !== 'number')
+        throw new Error('since_ms must be a number (ms since the epoch)');
+      return this.events.list(p.since_ms);
+    });
     this.handle('methods', async () => [...this.handlers.keys()].sort());
   }
 
@@ -80,8 +92,9 @@ export class Daemon implements DaemonView {
     return this.opts.loaded.config;
   }
 
-  handle(method: string, handler: ControlHandler): void {
+  handle<M extends ControlMethod>(method: M, handler: ControlHandler<M>): void {
     if (this.handlers.has(method)) throw new Error(`control method ${method} is registered twice`);
+    // the server hands every handler the request's params object; the handler checks its keys
     this.handlers.set(method, handler);
   }
 
@@ -254,6 +267,8 @@ export class Daemon implements DaemonView {
       log: this.opts.log.child({ svc: name }),
       events: this.events,
       metrics: this.metrics,
+      providers: this.providers,
+      heartbeats: this.heartbeats,
       stateDir: this.config.box.state_dir,
       demo: this.opts.demo === true,
       daemon: this,

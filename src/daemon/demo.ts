@@ -10,10 +10,13 @@ import { parse, stringify } from 'yaml';
 import { configJsonSchema } from '../config/json-schema.js';
 import { type LoadedConfig, loadConfigText, walkMarked } from '../config/load.js';
 import { baseTopicOf } from '../status/service.js';
+import { ProviderRegistry } from './providers.js';
 
 export interface DemoHandle {
   /** The config the daemon runs with (secrets checked, simulated peers filled in). */
   loaded: LoadedConfig;
+  /** What the demo's simulated peers provide the daemon's services. */
+  providers: ProviderRegistry;
   stop(): Promise<void>;
   banner(): string;
 }
@@ -34,10 +37,12 @@ export async function prepareDemo(pre: LoadedConfig): Promise<DemoHandle> {
   const raw = (parse(readFileSync(pre.source, 'utf8')) ?? {}) as Record<string, unknown>;
   const stops: Array<() => Promise<void>> = [];
   const notes: string[] = [];
+  const providers = new ProviderRegistry();
   // PostgreSQL: a real primary + streaming standby when the binaries are here, else a simulation.
   const { startDemoRack } = await import('../pgsql/observer/demo-rack.js');
   const pgRack = await startDemoRack();
   stops.push(() => pgRack.stop());
+  if (pgRack.simulation) providers.provide('pgsql.simulatedRack', pgRack.simulation);
   raw.pgsql = pgRack.config;
   notes.push(`  PostgreSQL    ${pgRack.describe()}`, '                node dist/cli/main.js pg preflight --demo');
   // <demo:devices> capabilities start their simulated peers above this line
@@ -54,6 +59,7 @@ export async function prepareDemo(pre: LoadedConfig): Promise<DemoHandle> {
   const http = `http://${c.status.http.host === '0.0.0.0' ? '127.0.0.1' : c.status.http.host}:${c.status.http.port}`;
   return {
     loaded,
+    providers,
     async stop() {
       for (const s of stops.reverse()) await s().catch(() => {});
     },

@@ -3,8 +3,9 @@
  * disk (JSON lines under the state directory, compacted when it grows past twice the bound),
  * appended synchronously so that the sentence is on disk before the action it explains runs.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { JsonlFile, readJsonl } from './jsonl.js';
 import { RefusalAggregator, type RefusalKey, type RefusalSummary } from './refusals.js';
 
 export interface EventEntry {
@@ -40,7 +41,7 @@ export class EventLog {
   private refusals = 0;
   private linesOnDisk = 0;
   private readonly listeners = new Set<EventListener>();
-  private readonly file: string | undefined;
+  private readonly file: JsonlFile | undefined;
   /** At most this many refusal entries are kept: a quarter of the log. */
   private readonly refusalQuota: number;
   private readonly aggregators = new Map<string, { service: string; kind: string; agg: RefusalAggregator }>();
@@ -56,15 +57,13 @@ export class EventLog {
     this.refusalIntervalMs = opts.refusalIntervalMs ?? 60_000;
     if (stateDir) {
       mkdirSync(stateDir, { recursive: true, mode: 0o750 });
-      this.file = join(stateDir, EVENTS_FILE);
-      if (existsSync(this.file)) {
-        // A torn last line (power loss mid-append) is terminated so the next record starts clean.
-        const text = readFileSync(this.file, 'utf8');
-        if (text.length > 0 && !text.endsWith('\n')) appendFileSync(this.file, '\n');
-        const all = readEventsFile(this.file);
-        for (const e of all) this.keep(e);
-        this.linesOnDisk = all.length;
-      }
+      const file = join(stateDir, EVENTS_FILE);
+      // not fsynced per line: the journal and the nonces are the durable records, this is the story
+      this.file = new JsonlFile(file, { mode: 0o640, durable: false });
+      // a torn last line (power loss mid-append) is skipped here and terminated before the next append
+      const all = readEventsFile(file);
+      for (const e of all) this.keep(e);
+      this.linesOnDisk = all.length;
     }
   }
 
@@ -149,7 +148,7 @@ export class EventLog {
   private write(e: EventEntry): EventEntry {
     this.keep(e);
     if (this.file) {
-      appendFileSync(this.file, `${JSON.stringify(e)}\n`, { mode: 0o640 });
+      this.file.append(e);
       this.linesOnDisk++;
       if (this.linesOnDisk > 2 * this.max) this.compact();
     }
@@ -176,9 +175,7 @@ export class EventLog {
 
   private compact(): void {
     if (!this.file) return;
-    const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, this.entries.map((e) => `${JSON.stringify(e)}\n`).join(''), { mode: 0o640 });
-    renameSync(tmp, this.file);
+    this.file.rewrite(this.entries);
     this.linesOnDisk = this.entries.length;
   }
 }
@@ -205,16 +202,18 @@ function summaryEntry(service: string, kind: string, s: RefusalSummary, interval
 
 /** Reads an events file, skipping a torn last line (power loss mid-append). */
 export function readEventsFile(file: string): EventEntry[] {
-  const out: EventEntry[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line) continue;
-    try {
-      out.push(JSON.parse(line) as EventEntry);
-    } catch {
-      // torn line: skip
-    }
-  }
-  return out;
+  return readJsonl(file, isEventEntry).records;
+}
+
+function isEventEntry(v: unknown): v is EventEntry {
+  if (typeof v !== 'object' || v === null) return false;
+  const e: Partial<Record<keyof EventEntry, unknown>> = v;
+  return (
+    typeof e.ts === 'string' &&
+    typeof e.service === 'string' &&
+    typeof e.kind === 'string' &&
+    typeof e.sentence === 'string'
+  );
 }
 
 /** Parses "90s", "15m", "1h30m", "2d" into milliseconds; undefined when malformed. */

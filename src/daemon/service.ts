@@ -8,7 +8,10 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
+import type { Heartbeats } from '../watchdog/heartbeat.js';
+import type { ControlMethod, ControlParams, ControlResult, Untrusted } from './control-protocol.js';
 import type { EventLog } from './events.js';
+import type { ProviderRegistry } from './providers.js';
 
 export type HealthState = 'starting' | 'ok' | 'degraded' | 'failed' | 'stopped';
 
@@ -59,8 +62,10 @@ export interface HaEntity {
   attributes?: boolean;
 }
 
-/** A control API method: params come from the CLI as JSON, the result goes back as JSON. */
-export type ControlHandler = (params: Record<string, unknown>) => Promise<unknown>;
+/** A control API method (control-protocol.ts): params come from the CLI as JSON, the result goes back as JSON. */
+export type ControlHandler<M extends ControlMethod = ControlMethod> = (
+  params: Untrusted<ControlParams<M>>,
+) => Promise<ControlResult<M>>;
 
 export interface ServiceContext {
   readonly config: Config;
@@ -78,8 +83,12 @@ export interface ServiceContext {
    * actions refuse them with this sentence; nothing may act before every service has started.
    */
   admission(): string | undefined;
-  /** Register a control API method, e.g. "fence.run". */
-  handle(method: string, handler: ControlHandler): void;
+  /** Register a control API method, e.g. "fence.run" (typed by ControlApi). */
+  handle<M extends ControlMethod>(method: M, handler: ControlHandler<M>): void;
+  /** Data services hand each other (typed, looked up when used; see providers.ts). */
+  readonly providers: ProviderRegistry;
+  /** Decision-loop heartbeats: loops beat, the watchdog gates on their age. */
+  readonly heartbeats: Heartbeats;
   /** True when the daemon runs the demo (simulated devices). */
   readonly demo: boolean;
   /** Read access to the whole daemon (used by the status feed). */

@@ -19,7 +19,7 @@
  * decides afterwards what happens to a request arbitration lets through.
  */
 import { type DecisionTable, decideBy, type TableDecision } from '../decisions/table.js';
-import { parseLsn } from '../pgsql/core/types.js';
+import { parseLsn } from '../pgsql/core/lsn.js';
 import type { RackSnapshot } from '../pgsql/observer/types.js';
 import type { FenceAction } from './core.js';
 
@@ -381,14 +381,7 @@ export class Arbiter {
   }
 }
 
-// ══ The observer's data, as the pgsql service attaches it ═══════════════════════════════════════
-
-let attachedRack: (() => RackSnapshot | undefined) | undefined;
-
-/** The pgsql observer service attaches its latest snapshot here (undefined when it stops). */
-export function attachRackView(fn: (() => RackSnapshot | undefined) | undefined): void {
-  attachedRack = fn;
-}
+// ══ The observer's data (the pgsql service provides it as ctx.providers 'pgsql.rack') ══════════
 
 /** What arbitration needs of a rack snapshot: roles, timelines, WAL positions, the poll time. */
 export function observerView(s: RackSnapshot | undefined): ArbObserverView | undefined {
@@ -405,9 +398,4 @@ export function observerView(s: RackSnapshot | undefined): ArbObserverView | und
       position: parseLsn(n.position),
     })),
   };
-}
-
-/** The attached observer's latest data, if any. */
-export function attachedObserver(): ArbObserverView | undefined {
-  return observerView(attachedRack?.());
 }

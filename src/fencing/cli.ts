@@ -14,7 +14,6 @@ import { callDaemon, DaemonUnreachableError } from '../cli/control-client.js';
 import { reportConfigError } from '../cli/core-commands.js';
 import { jsonText, table } from '../cli/output.js';
 import { fenceActions } from './core.js';
-import type { FenceResult } from './fencer.js';
 import { type HistoryEntry, JOURNAL_FILE, readJournalFile } from './journal.js';
 
 interface FenceOpts extends ConfigOpts {
@@ -51,15 +50,16 @@ export function registerFencingCli(program: Command): void {
 }
 
 async function run(target: string, opts: FenceOpts): Promise<void> {
-  if (!opts.action || !(fenceActions as readonly string[]).includes(opts.action)) {
+  const action = fenceActions.find((a) => a === opts.action);
+  if (!action) {
     process.stderr.write(`rackwitness: fence ${target}: give --action ${fenceActions.join('|')}\n`);
     process.exitCode = 2;
     return;
   }
-  const res = await callDaemon<FenceResult>(
+  const res = await callDaemon(
     await socketPath(opts),
     'fence.run',
-    { target, action: opts.action, user: process.env.SUDO_USER ?? process.env.USER ?? 'unknown' },
+    { target, action, user: process.env.SUDO_USER ?? process.env.USER ?? 'unknown' },
     RUN_TIMEOUT_MS,
   );
   if (opts.json) process.stdout.write(jsonText(res));
@@ -86,7 +86,7 @@ async function history(opts: FenceOpts): Promise<void> {
   }
   let entries: HistoryEntry[];
   try {
-    const r = await callDaemon<{ entries: HistoryEntry[] }>(await socketPath(opts), 'fence.history', {
+    const r = await callDaemon(await socketPath(opts), 'fence.history', {
       limit,
       ...(opts.target ? { target: opts.target } : {}),
     });
@@ -133,18 +133,7 @@ async function history(opts: FenceOpts): Promise<void> {
 }
 
 async function status(opts: FenceOpts): Promise<void> {
-  const s = await callDaemon<{
-    targets?: Record<
-      string,
-      {
-        power: string;
-        levels: Array<{ level: number; plugs: string[] }>;
-        last_operation?: Record<string, unknown>;
-        in_progress?: { action: string };
-      }
-    >;
-    devices?: Record<string, { family: string; up?: boolean; error?: string }>;
-  }>(await socketPath(opts), 'fence.status');
+  const s = await callDaemon(await socketPath(opts), 'fence.status');
   if (opts.json) {
     process.stdout.write(jsonText(s));
     return;

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { type DeviceConfig, deviceName } from './device-schema.js';
 import { DriverError, type PowerDriver } from './driver.js';
+import type { SingleFlight } from './single-flight.js';
 
 export { type DeviceConfig, deviceName, deviceSchema } from './device-schema.js';
 
@@ -15,6 +16,8 @@ export interface DriverDeps {
   /** Configured device name (used in errors, logs, journal). */
   device: string;
   log?: Logger;
+  /** Per-address single-flight lanes shared by the drivers of one owner (IPMI: one operation per BMC). */
+  lanes?: SingleFlight;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: each family's factory takes its own config type

@@ -6,19 +6,9 @@
  * as "interrupted" (and an "interrupted" record is appended so the report is itself durable).
  */
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  writeSync,
-} from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { JsonlFile, parseJsonl, readJsonl } from '../daemon/jsonl.js';
 import type { PowerState } from './driver.js';
 
 export const JOURNAL_FILE = 'fence-journal.jsonl';
@@ -110,20 +100,15 @@ export interface HistoryEntry {
 
 /** Parses journal text; torn or foreign lines are skipped and counted. */
 export function parseJournal(text: string): { records: JournalRecord[]; skipped: number } {
-  const records: JournalRecord[] = [];
-  let skipped = 0;
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const r = JSON.parse(line) as JournalRecord;
-      if (r && r.v === 1 && typeof r.id === 'string' && ['started', 'finished', 'interrupted'].includes(r.type))
-        records.push(r);
-      else skipped++;
-    } catch {
-      skipped++;
-    }
-  }
-  return { records, skipped };
+  return parseJsonl(text, isJournalRecord);
+}
+
+function isJournalRecord(v: unknown): v is JournalRecord {
+  if (typeof v !== 'object' || v === null) return false;
+  const r: { v?: unknown; id?: unknown; type?: unknown } = v;
+  return (
+    r.v === 1 && typeof r.id === 'string' && (r.type === 'started' || r.type === 'finished' || r.type === 'interrupted')
+  );
 }
 
 /** Folds records into operations, oldest first. `running` marks ids still in progress in this process. */
@@ -171,8 +156,7 @@ export function foldHistory(
 }
 
 export function readJournalFile(file: string): HistoryEntry[] {
-  if (!existsSync(file)) return [];
-  return foldHistory(parseJournal(readFileSync(file, 'utf8')).records);
+  return foldHistory(readJsonl(file, isJournalRecord).records);
 }
 
 export function newOperationId(): string {
@@ -180,7 +164,7 @@ export function newOperationId(): string {
 }
 
 export class FenceJournal {
-  private fd: number;
+  private readonly out: JsonlFile;
   private records: JournalRecord[];
   private readonly running = new Set<string>();
   /** Folded history, oldest first; dropped on every change (status reads it often). */
@@ -195,19 +179,12 @@ export class FenceJournal {
     private readonly maxOps: number,
   ) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o750 });
-    const existed = existsSync(file);
-    const { records, skipped } = existed ? parseJournal(readFileSync(file, 'utf8')) : { records: [], skipped: 0 };
+    const { records, skipped } = readJsonl(file, isJournalRecord);
     this.records = records;
     this.skippedAtOpen = skipped;
-    this.fd = openSync(file, 'a+', 0o640);
-    if (!existed) fsyncDir(dirname(file));
-    // a torn last line (power loss mid-append) must not swallow the next record: end it first
-    const size = fstatSync(this.fd).size;
-    if (size > 0) {
-      const last = Buffer.alloc(1);
-      readSync(this.fd, last, 0, 1, size - 1);
-      if (last[0] !== 0x0a) this.writeLine('');
-    }
+    this.out = new JsonlFile(file, { mode: 0o640, durable: true });
+    // created now, and a torn last line (power loss mid-append) terminated before the next record
+    this.out.open();
     const hist = foldHistory(records);
     this.interruptedAtOpen = hist.filter(
       (h) => h.result === 'interrupted' && !records.some((r) => r.type === 'interrupted' && r.id === h.id),
@@ -286,25 +263,14 @@ export class FenceJournal {
   }
 
   close(): void {
-    try {
-      closeSync(this.fd);
-    } catch {
-      // already closed
-    }
+    this.out.close();
   }
 
   private append(r: JournalRecord): void {
-    this.writeLine(JSON.stringify(r));
+    this.out.append(r);
     this.records.push(r);
     this.folded = undefined;
     if (this.records.length > 4 * this.maxOps) this.compact();
-  }
-
-  private writeLine(text: string): void {
-    const buf = Buffer.from(`${text}\n`, 'utf8');
-    let off = 0;
-    while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
-    fsyncSync(this.fd);
   }
 
   /** Keeps the newest maxOps operations: write a new file, fsync, rename over, fsync the directory. */
@@ -316,28 +282,7 @@ export class FenceJournal {
     );
     for (const id of this.running) keepIds.add(id);
     const kept = this.records.filter((r) => keepIds.has(r.id));
-    const tmp = `${this.file}.tmp`;
-    const fd = openSync(tmp, 'w', 0o640);
-    writeSync(fd, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, this.file);
-    fsyncDir(dirname(this.file));
-    closeSync(this.fd);
-    this.fd = openSync(this.file, 'a+', 0o640);
+    this.out.rewrite(kept);
     this.records = kept;
-  }
-}
-
-function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // some filesystems refuse fsync on a directory; the file itself is fsynced
   }
 }

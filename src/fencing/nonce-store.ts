@@ -13,8 +13,8 @@
  * Line format: {"n":"<nonce>","exp":<unix ms>}. A torn last line (crash mid-append) is skipped;
  * the next append terminates it first.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { JsonlFile, readJsonl } from '../daemon/jsonl.js';
 
 export const NONCE_FILE = 'fence-nonces.jsonl';
 /** Compact when the file holds this many lines more than the live entries. */
@@ -24,9 +24,9 @@ export class NonceStoreError extends Error {}
 
 export class NonceStore {
   private readonly live = new Map<string, number>();
-  private fd: number | undefined;
+  private readonly out: JsonlFile;
+  private closed = false;
   private lines = 0;
-  private needsNewline = false;
   /** Unreadable lines skipped at open (a torn write at a crash). */
   readonly skippedAtOpen: number;
 
@@ -35,31 +35,16 @@ export class NonceStore {
     private readonly skewMs: number,
     now: number,
   ) {
-    let skipped = 0;
-    if (existsSync(file)) {
-      let text: string;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch (e) {
-        throw new NonceStoreError(
-          `cannot read the fence nonce file ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
-        );
-      }
-      this.needsNewline = text.length > 0 && !text.endsWith('\n');
-      for (const line of text.split('\n')) {
-        if (!line.trim()) continue;
-        this.lines++;
-        try {
-          const r = JSON.parse(line) as { n?: unknown; exp?: unknown };
-          if (typeof r.n === 'string' && typeof r.exp === 'number') {
-            this.live.set(r.n, Math.max(this.live.get(r.n) ?? 0, r.exp));
-          } else skipped++;
-        } catch {
-          skipped++;
-        }
-      }
+    let read: { records: NonceLine[]; skipped: number };
+    try {
+      read = readJsonl(file, isNonceLine);
+    } catch (e) {
+      throw new NonceStoreError(`cannot read the fence nonce file ${file} (${errCode(e)})`);
     }
-    this.skippedAtOpen = skipped;
+    for (const r of read.records) this.live.set(r.n, Math.max(this.live.get(r.n) ?? 0, r.exp));
+    this.lines = read.records.length + read.skipped;
+    this.skippedAtOpen = read.skipped;
+    this.out = new JsonlFile(file, { mode: 0o600, durable: true });
     this.compact(now);
   }
 
@@ -84,63 +69,46 @@ export class NonceStore {
    */
   use(nonce: string, requestTs: number, now: number): void {
     const exp = requestTs + this.skewMs;
-    if (this.fd === undefined) throw new NonceStoreError(`the fence nonce file ${this.file} is closed`);
-    const line = `${this.needsNewline ? '\n' : ''}${JSON.stringify({ n: nonce, exp })}\n`;
+    if (this.closed) throw new NonceStoreError(`the fence nonce file ${this.file} is closed`);
     try {
-      writeSync(this.fd, line);
-      fsyncSync(this.fd);
+      this.out.append({ n: nonce, exp } satisfies NonceLine);
     } catch (e) {
-      throw new NonceStoreError(
-        `cannot record the request's nonce durably in ${this.file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
-      );
+      throw new NonceStoreError(`cannot record the request's nonce durably in ${this.file} (${errCode(e)})`);
     }
-    this.needsNewline = false;
     this.lines++;
     this.live.set(nonce, exp);
     if (this.lines > this.live.size + COMPACT_SLACK) this.compact(now);
   }
 
   close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
+    this.out.close();
+    this.closed = true;
   }
 
   /** Drops entries whose window ended and rewrites the file (tmp, fsync, rename, fsync the directory). */
   compact(now: number): void {
     for (const [n, exp] of this.live) if (exp < now - this.skewMs) this.live.delete(n);
-    const tmp = `${this.file}.tmp`;
     try {
-      const fd = openSync(tmp, 'w', 0o600);
-      try {
-        const text = [...this.live].map(([n, exp]) => `${JSON.stringify({ n, exp })}\n`).join('');
-        writeSync(fd, text);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, this.file);
-      syncDir(this.file);
-      if (this.fd !== undefined) closeSync(this.fd);
-      this.fd = openSync(this.file, 'a', 0o600);
+      this.out.rewrite([...this.live].map(([n, exp]): NonceLine => ({ n, exp })));
+      this.out.open();
     } catch (e) {
-      throw new NonceStoreError(
-        `cannot write the fence nonce file ${this.file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
-      );
+      throw new NonceStoreError(`cannot write the fence nonce file ${this.file} (${errCode(e)})`);
     }
     this.lines = this.live.size;
-    this.needsNewline = false;
   }
 }
 
-function syncDir(file: string): void {
-  const dir = file.slice(0, file.lastIndexOf('/')) || '/';
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // some filesystems refuse fsync on directories; the rename itself is atomic
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+interface NonceLine {
+  n: string;
+  exp: number;
+}
+
+function isNonceLine(v: unknown): v is NonceLine {
+  if (typeof v !== 'object' || v === null) return false;
+  const r: { n?: unknown; exp?: unknown } = v;
+  return typeof r.n === 'string' && typeof r.exp === 'number';
+}
+
+function errCode(e: unknown): string {
+  return e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : String(e);
 }

@@ -1,55 +1,13 @@
 /**
  * `rackwitness pdu ...`: diagnostics that talk to a PDU directly (no daemon): read an outlet,
- * switch it and wait until the PDU reports the new state, list outlets. Data on stdout (--json for
- * machines), messages on stderr. Exit codes: 0 done (and verified), 1 device error or not
- * verified, 2 usage error.
+ * switch it with the daemon's verified operation on a one-level target (read first, switch,
+ * read the new state back; reboot: off verified, the boot delay, on verified), list outlets.
+ * Data on stdout (--json for machines), messages on stderr. Exit codes: 0 done (and verified),
+ * 1 device error or not verified, 2 usage error.
  */
 import type { Command } from 'commander';
-import { DriverError, type PlugInfo, type PowerDriver, type PowerState } from './driver.js';
-
-export interface VerifyOptions {
-  /** Deadline for the state to be reported, from the moment the command was accepted. */
-  timeoutMs: number;
-  /** Delay between status reads. */
-  pollMs: number;
-  signal: AbortSignal;
-}
-
-export interface VerifiedSwitch {
-  state: PowerState;
-  /** From sending the command to the first read that showed the wanted state. */
-  ms: number;
-  reads: number;
-}
-
-/**
- * Switches a plug and reads it back until it shows `want`. Rejects with DriverError('timeout')
- * naming the last state read when it does not get there in time — never reports an unverified switch.
- */
-export async function switchVerified(
-  driver: PowerDriver,
-  plug: string,
-  want: PowerState,
-  o: VerifyOptions,
-): Promise<VerifiedSwitch> {
-  const t0 = performance.now();
-  await (want === 'off' ? driver.off(plug, o.signal) : driver.on(plug, o.signal));
-  const end = t0 + o.timeoutMs;
-  let reads = 0;
-  let last: PowerState | undefined;
-  for (;;) {
-    last = await driver.status(plug, o.signal);
-    reads++;
-    if (last === want) return { state: last, ms: performance.now() - t0, reads };
-    if (performance.now() + o.pollMs > end)
-      throw new DriverError(
-        'timeout',
-        driver.device,
-        `plug ${plug} still reports ${last} ${Math.round(performance.now() - t0)} ms after the ${want} command (${reads} reads); not verified`,
-      );
-    await new Promise((r) => setTimeout(r, o.pollMs));
-  }
-}
+import { DriverError, type PlugInfo, type PowerDriver } from './driver.js';
+import { runOneLevel } from './one-level.js';
 
 interface PduOpts {
   driver?: string;
@@ -71,6 +29,7 @@ interface PduOpts {
   passwordFile?: string;
   timeout?: string;
   verifyTimeout?: string;
+  bootDelay?: string;
   json?: boolean;
 }
 
@@ -197,6 +156,7 @@ export function registerPduCli(program: Command): void {
     .option('--password-file <file>', 'pdu-serial: file holding the console password')
     .option('--timeout <s>', 'per-request timeout in seconds (SNMP request / console command)')
     .option('--verify-timeout <s>', 'how long on/off/reboot wait for the PDU to report the new state (default 10)')
+    .option('--boot-delay <s>', 'reboot: wait between the verified off and the power-on (default 10, as fencing)')
     .option('--json', 'print JSON');
 
   pdu
@@ -205,41 +165,47 @@ export function registerPduCli(program: Command): void {
     .argument('<outlet>', 'outlet number or outlet name')
     .argument('<action>', 'status | on | off | reboot')
     .action(async (plug: string, action: string, _opts: unknown, cmd: Command) => {
-      if (!['status', 'on', 'off', 'reboot'].includes(action))
-        usage(cmd, `action must be status, on, off or reboot, got "${action}"`);
+      const act = (['status', 'on', 'off', 'reboot'] as const).find((a) => a === action);
+      if (!act) usage(cmd, `action must be status, on, off or reboot, got "${action}"`);
       await withDriver(cmd, async (d, o) => {
         const verifyMs = (num(cmd, o.verifyTimeout, '--verify-timeout') ?? 10) * 1000;
-        const signal = AbortSignal.timeout(verifyMs + 60_000);
-        const v = { timeoutMs: verifyMs, pollMs: 200, signal };
-        if (action === 'status') {
+        const bootDelay = o.bootDelay === undefined ? 10 : Number(o.bootDelay);
+        if (!Number.isFinite(bootDelay) || bootDelay < 0 || bootDelay > 600)
+          usage(cmd, `--boot-delay must be a number of seconds in 0..600, got "${o.bootDelay}"`);
+        if (act === 'status') {
           const t0 = performance.now();
-          const state = await d.status(plug, signal);
+          const state = await d.status(plug, AbortSignal.timeout(verifyMs + 60_000));
           out(o, { ok: true, outlet: plug, state, ms: Math.round(performance.now() - t0) }, state);
           return;
         }
-        if (action === 'reboot') {
-          const off = await switchVerified(d, plug, 'off', v);
-          const on = await switchVerified(d, plug, 'on', v);
+        const r = await runOneLevel(d, plug, act, {
+          powerTimeoutMs: verifyMs,
+          pollIntervalMs: 200,
+          commandTimeoutMs: 60_000,
+          bootDelayMs: bootDelay * 1000,
+        });
+        if (!r.ok) throw new DriverError(r.kind ?? 'timeout', d.device, `${r.reason}; not verified`);
+        if (act === 'reboot') {
           out(
             o,
             {
               ok: true,
               outlet: plug,
               action,
-              state: on.state,
+              state: r.state,
               verified: true,
-              off_ms: Math.round(off.ms),
-              on_ms: Math.round(on.ms),
+              off_ms: r.offMs,
+              ms: r.ms,
+              reads: r.reads,
             },
-            `outlet ${plug}: off verified in ${Math.round(off.ms)} ms, on verified in ${Math.round(on.ms)} ms`,
+            `outlet ${plug}: off verified in ${r.offMs} ms, on verified ${r.ms} ms after the start (boot delay ${bootDelay} s)`,
           );
           return;
         }
-        const r = await switchVerified(d, plug, action as PowerState, v);
         out(
           o,
-          { ok: true, outlet: plug, action, state: r.state, verified: true, ms: Math.round(r.ms), reads: r.reads },
-          `outlet ${plug}: ${r.state} (verified in ${Math.round(r.ms)} ms)`,
+          { ok: true, outlet: plug, action, state: r.state, verified: true, ms: r.ms, reads: r.reads },
+          `outlet ${plug}: ${r.state} (verified in ${r.ms} ms)`,
         );
       });
     });

@@ -6,12 +6,11 @@
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Entity, Health, Service, ServiceContext, ServiceFactory } from '../daemon/service.js';
-import { heartbeat } from '../watchdog/heartbeat.js';
 import { type Attempt, FenceApi } from './api.js';
-import { Arbiter, arbitrationTable, attachedObserver, preference } from './arbitration.js';
+import { Arbiter, arbitrationTable, observerView, preference } from './arbitration.js';
 import type { FencingConfig } from './config.js';
 import { controlRequester, historyLimit } from './control-params.js';
-import { type FenceAction, fenceActions } from './core.js';
+import { fenceActions } from './core.js';
 import type { PowerDriver, PowerState } from './driver.js';
 import { createDriver, deviceName, isSimulated } from './drivers.js';
 import {
@@ -25,11 +24,27 @@ import {
 import { FenceJournal, type HistoryEntry } from './journal.js';
 import { zeroFenceApiRequests, zeroFenceOperations } from './metrics.js';
 import { readKeyFile } from './protocol.js';
-import { type SimDriver, type SimFault, simFaults } from './sim/index.js';
+import { type SimDriver, simFaults } from './sim/index.js';
+import { SingleFlight } from './single-flight.js';
 
 const NAME = 'fencing';
 
-interface DeviceState {
+/** What fence.status answers (and the service's snapshot): per target and per device. */
+export interface FencingSnapshot extends Record<string, unknown> {
+  /** Only before start/after stop: the service's state. */
+  state?: string;
+  targets?: Record<string, TargetView>;
+  devices?: Record<string, DeviceState>;
+}
+
+export interface TargetView extends Record<string, unknown> {
+  levels: Array<{ level: number; plugs: string[]; description?: string }>;
+  power: PowerState | 'unknown';
+  in_progress: { id: string; action: string; since: string; stage: string } | undefined;
+  last_operation: Record<string, unknown> | undefined;
+}
+
+export interface DeviceState {
   family: string;
   up: boolean | undefined;
   checked?: string;
@@ -45,6 +60,8 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
   let state: Health = { state: 'starting' };
   let cfg: FencingConfig | undefined;
   const drivers = new Map<string, PowerDriver>();
+  /** One operation at a time per BMC across this service's drivers. */
+  const lanes = new SingleFlight();
   const devices = new Map<string, DeviceState>();
   const power = new Map<string, PowerSeen>();
   /** Targets whose power-on after a reboot failed: one sentence each, until the node is seen on or fenced again. */
@@ -193,7 +210,7 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
     }
     refreshHealth();
     ctx.changed();
-    heartbeat('fencing.monitor'); // the watchdog may gate on this loop (src/watchdog/heartbeat.ts)
+    ctx.heartbeats.beat('fencing.monitor'); // the watchdog may gate on this loop (src/watchdog/heartbeat.ts)
   };
 
   const refreshHealth = () => {
@@ -216,7 +233,7 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
     else state = { state: 'ok' };
   };
 
-  const targetSnapshot = (target: string) => {
+  const targetSnapshot = (target: string): TargetView => {
     const c = cfg as FencingConfig;
     const t = c.targets[target];
     const recent = journal?.history(100, target) ?? [];
@@ -246,7 +263,7 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
     };
   };
 
-  const snapshot = (): Record<string, unknown> => {
+  const snapshot = (): FencingSnapshot => {
     const c = cfg;
     if (!c) return { state: state.state };
     return {
@@ -341,7 +358,7 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
       for (const dc of c.devices) {
         const name = deviceName(dc);
         try {
-          drivers.set(name, await createDriver(dc, { log: ctx.log.child({ device: name }) }));
+          drivers.set(name, await createDriver(dc, { log: ctx.log.child({ device: name }), lanes }));
         } catch (e) {
           for (const d of drivers.values()) await d.close();
           drivers.clear();
@@ -453,7 +470,7 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
         observerMaxAgeMs: c.arbitration.observer_max_age_s * 1000,
         ...(c.arbitration.preferred_node ? { preferredNode: c.arbitration.preferred_node } : {}),
         addressesConfigured: Object.values(c.targets).some((t) => t.addresses.length > 0),
-        observer: attachedObserver,
+        observer: () => observerView(ctx.providers.get('pgsql.rack')?.()),
         onDecision(req, d) {
           arbitrations.inc({ row: d.row });
           ctx.log.info({ target: req.target, action: req.action, requester: req.requester, row: d.row }, d.reason);
@@ -485,29 +502,31 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
       ctx.metrics.registerMetric(inProgress);
       ctx.metrics.registerMetric(arbitrations);
 
+      // both set above: the handlers close over them as they are now
+      const running = fencer;
+      const history = journal;
       ctx.handle('fence.run', async (params) => {
         const closed = ctx.admission();
         if (closed) throw new Error(closed);
         const target = String(params.target ?? '');
-        const action = String(params.action ?? 'reboot');
-        if (!(fenceActions as readonly string[]).includes(action))
-          throw new Error(`action must be one of ${fenceActions.join(', ')}`);
+        const action = fenceActions.find((a) => a === (params.action ?? 'reboot'));
+        if (!action) throw new Error(`action must be one of ${fenceActions.join(', ')}`);
         try {
-          return await (fencer as Fencer).run({
+          return await running.run({
             target,
-            action: action as FenceAction,
+            action,
             requester: controlRequester(params),
           });
         } catch (e) {
           if (e instanceof UnknownTargetError)
-            throw new Error(`${e.message}; configured: ${(fencer as Fencer).targets().join(', ') || 'none'}`);
+            throw new Error(`${e.message}; configured: ${running.targets().join(', ') || 'none'}`);
           throw e;
         }
       });
       ctx.handle('fence.history', async (params) => {
         const limit = historyLimit(params);
         const target = typeof params.target === 'string' ? params.target : undefined;
-        return { entries: (journal as FenceJournal).history(limit, target) };
+        return { entries: history.history(limit, target) };
       });
       ctx.handle('fence.status', async () => snapshot());
       ctx.handle('fence.sim', async (params) => {
@@ -516,14 +535,10 @@ export const createFencingService: ServiceFactory = (ctx: ServiceContext): Servi
         if (drv?.family !== 'sim') throw new Error(`"${name}" is not a simulated device`);
         const sim = drv as SimDriver;
         if (params.fault !== undefined) {
-          if (!(simFaults as readonly string[]).includes(String(params.fault)))
-            throw new Error(`fault must be one of ${simFaults.join(', ')}`);
-          sim.setFault(params.fault as SimFault);
-          ctx.events.record(
-            NAME,
-            'fence.sim.fault',
-            `Simulated device ${name} now behaves as "${String(params.fault)}".`,
-          );
+          const fault = simFaults.find((f) => f === params.fault);
+          if (!fault) throw new Error(`fault must be one of ${simFaults.join(', ')}`);
+          sim.setFault(fault);
+          ctx.events.record(NAME, 'fence.sim.fault', `Simulated device ${name} now behaves as "${fault}".`);
         }
         return { device: name, fault: sim.fault() };
       });

@@ -15,6 +15,7 @@ import { type ConfigOpts, loadFor, socketPath, withDaemonOptions } from '../cli/
 import { reportConfigError } from '../cli/core-commands.js';
 import { jsonText, table } from '../cli/output.js';
 import { ConfigError } from '../config/errors.js';
+import type { ControlParams, ControlResult } from '../daemon/control-protocol.js';
 import type { PgsqlConfig } from './config.js';
 import type { PreflightResult } from './observer/preflight.js';
 import type { NodeView, RackSnapshot } from './observer/types.js';
@@ -30,9 +31,13 @@ async function configSection(opts: PgOpts): Promise<PgsqlConfig> {
   return cfg;
 }
 
-async function viaDaemon<T>(opts: PgOpts, method: string, params: Record<string, unknown>): Promise<T> {
+async function viaDaemon<M extends 'pgsql.status' | 'pgsql.preflight'>(
+  opts: PgOpts,
+  method: M,
+  params: ControlParams<M>,
+): Promise<ControlResult<M>> {
   const { callDaemon } = await import('../cli/control-client.js');
-  return callDaemon<T>(await socketPath(opts), method, params, 30_000);
+  return callDaemon<M>(await socketPath(opts), method, params, 30_000);
 }
 
 /** One direct poll of both nodes; closes the connections before returning. */
@@ -49,13 +54,13 @@ async function observeDirect(cfg: PgsqlConfig): Promise<RackSnapshot> {
 /** Direct poll, or the daemon's answer (with --daemon, or when the config observes the simulated rack). */
 async function getSnapshot(opts: PgOpts): Promise<RackSnapshot> {
   // The demo's rack (real or simulated) is created by the demo daemon: ask it.
-  if (opts.daemon || opts.demo) return viaDaemon<RackSnapshot>(opts, 'pgsql.status', {});
+  if (opts.daemon || opts.demo) return viaDaemon(opts, 'pgsql.status', {});
   const cfg = await configSection(opts);
   if (cfg.simulated) {
     process.stderr.write(
       'rackwitness: pgsql observes the demo’s simulated rack, which lives in the daemon: asking the daemon\n',
     );
-    return viaDaemon<RackSnapshot>(opts, 'pgsql.status', {});
+    return viaDaemon(opts, 'pgsql.status', {});
   }
   return observeDirect(cfg);
 }
@@ -163,14 +168,14 @@ export function registerPgsqlCli(program: Command): void {
       try {
         const params = opts.to === undefined ? {} : { to: opts.to };
         if (opts.daemon || opts.demo) {
-          r = await viaDaemon<PreflightResult>(opts, 'pgsql.preflight', params);
+          r = await viaDaemon(opts, 'pgsql.preflight', params);
         } else {
           const cfg = await configSection(opts);
           if (cfg.simulated) {
             process.stderr.write(
               'rackwitness: pgsql observes the demo’s simulated rack, which lives in the daemon: asking the daemon\n',
             );
-            r = await viaDaemon<PreflightResult>(opts, 'pgsql.preflight', params);
+            r = await viaDaemon(opts, 'pgsql.preflight', params);
           } else {
             const { preflight } = await import('./observer/preflight.js');
             const { preflightOptions } = await import('./service.js');

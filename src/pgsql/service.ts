@@ -11,11 +11,11 @@
  */
 import type { Entity, Health, Service, ServiceContext, ServiceFactory } from '../daemon/service.js';
 import type { PgsqlConfig } from './config.js';
-import { maxLsn, parseLsn } from './core/types.js';
+import { maxLsn, parseLsn } from './core/lsn.js';
 import { type ObserverMetrics, registerObserverMetrics } from './observer/metrics.js';
 import { PgRackSource } from './observer/pg-source.js';
 import { type PreflightResult, preflight } from './observer/preflight.js';
-import { simulatedRack } from './observer/simulated.js';
+import { SimulatedRack } from './observer/simulated.js';
 import { buildSnapshot, type ObservedNode, rackEvents } from './observer/snapshot.js';
 import type { NodeProbe, NodeRole, RackSnapshot, RackSource } from './observer/types.js';
 
@@ -49,11 +49,13 @@ export function observedNodes(cfg: PgsqlConfig): ObservedNode[] {
 }
 
 /** The source the config asks for: PostgreSQL, or the demo's simulated rack (demo mode only). */
-export function sourceFor(cfg: PgsqlConfig, demo: boolean): RackSource {
+export function sourceFor(cfg: PgsqlConfig, demo: boolean, simulated?: SimulatedRack): RackSource {
   if (cfg.simulated) {
     if (!demo) throw new Error('pgsql.simulated is only allowed in demo mode (rackwitness run --demo); remove it');
+    if (simulated) return simulated;
+    // no demo provided its rack (a service run on its own): a fresh one with the configured names
     const [a, b] = cfg.nodes;
-    return simulatedRack(a && b ? [a.name, b.name] : undefined);
+    return new SimulatedRack(a && b ? { names: [a.name, b.name] } : {});
   }
   return new PgRackSource(cfg.nodes, {
     connectTimeoutMs: cfg.connect_timeout_s * 1000,
@@ -175,6 +177,9 @@ class PgsqlObserverService implements Service {
   private lastError: string | undefined;
   /** Last WAL position seen per node while it answered: what the arbitrator's vote guard compares. */
   private readonly lastKnown = new Map<string, { lsn: bigint; observedAt: number }>();
+  /** Withdraws the vote guard's provider (set while running with arbitrator.pg_guard). */
+  private withdrawLsn: (() => void) | undefined;
+  private withdrawRack: (() => void) | undefined;
 
   constructor(private readonly ctx: ServiceContext) {}
 
@@ -182,7 +187,7 @@ class PgsqlObserverService implements Service {
     const cfg = this.ctx.config.pgsql;
     if (!cfg) throw new Error('pgsql: the config has no pgsql section');
     this.cfg = cfg;
-    this.source = sourceFor(cfg, this.ctx.demo);
+    this.source = sourceFor(cfg, this.ctx.demo, this.ctx.providers.get('pgsql.simulatedRack'));
     this.metrics = registerObserverMetrics(this.ctx.metrics, () => this.current, {
       maxlagBytes: cfg.maxlag_bytes,
       maxlagSeconds: cfg.maxlag_s,
@@ -197,12 +202,10 @@ class PgsqlObserverService implements Service {
     this.running = true;
     if (this.ctx.config.arbitrator?.pg_guard.enabled) {
       // The arbitrator's PostgreSQL vote guard reads the positions this observer saw.
-      const { attachLastKnownLsn } = await import('../arbitrator/service.js');
-      attachLastKnownLsn((node) => this.lastKnown.get(node));
+      this.withdrawLsn = this.ctx.providers.provide('pgsql.lastKnownLsn', (node) => this.lastKnown.get(node));
     }
     // fence arbitration prefers the node holding the primary by what this observer saw
-    const { attachRackView } = await import('../fencing/arbitration.js');
-    attachRackView(() => this.current);
+    this.withdrawRack = this.ctx.providers.provide('pgsql.rack', () => this.current);
     // the first observation before start() returns: status has something to show at once
     await this.pollNow();
     this.schedule();
@@ -259,12 +262,10 @@ class PgsqlObserverService implements Service {
 
   async stop(): Promise<void> {
     this.running = false;
-    const { attachRackView } = await import('../fencing/arbitration.js');
-    attachRackView(undefined);
-    if (this.ctx.config.arbitrator?.pg_guard.enabled) {
-      const { attachLastKnownLsn } = await import('../arbitrator/service.js');
-      attachLastKnownLsn(undefined);
-    }
+    this.withdrawLsn?.();
+    this.withdrawLsn = undefined;
+    this.withdrawRack?.();
+    this.withdrawRack = undefined;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.chain.catch(() => {});

@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import { type ConfigOpts, socketPath, withDaemonOptions } from '../cli/config-source.js';
 import { callDaemon, DaemonUnreachableError } from '../cli/control-client.js';
-import type { WatchdogSnapshot } from './service.js';
+import type { WatchdogSnapshot, WatchdogTestResult } from './service.js';
 
 function fmtStatus(s: WatchdogSnapshot): string {
   const lines = [
@@ -30,15 +30,6 @@ function fmtStatus(s: WatchdogSnapshot): string {
   return `${lines.join('\n')}\n`;
 }
 
-interface TestResult {
-  hardware: boolean;
-  device: string | null;
-  timeout_s: number | null;
-  systemd_watchdog_s: number | null;
-  expect: string;
-  give_up_after_s: number;
-}
-
 export function registerWatchdogCli(program: Command): void {
   const wd = program.command('watchdog').description('the hardware watchdog fed by the daemon');
 
@@ -48,7 +39,7 @@ export function registerWatchdogCli(program: Command): void {
     .action(async (opts: ConfigOpts & { json?: boolean }) => {
       let s: WatchdogSnapshot;
       try {
-        s = await callDaemon<WatchdogSnapshot>(await socketPath(opts), 'watchdog.status');
+        s = await callDaemon(await socketPath(opts), 'watchdog.status');
       } catch (e) {
         process.stderr.write(`rackwitness: ${e instanceof Error ? e.message : String(e)}\n`);
         process.exitCode = 3;
@@ -71,9 +62,9 @@ export function registerWatchdogCli(program: Command): void {
         return;
       }
       const sock = await socketPath(opts);
-      let r: TestResult;
+      let r: WatchdogTestResult;
       try {
-        r = await callDaemon<TestResult>(sock, 'watchdog.test', { yes: true });
+        r = await callDaemon(sock, 'watchdog.test', { yes: true });
       } catch (e) {
         process.stderr.write(`rackwitness: ${e instanceof Error ? e.message : String(e)}\n`);
         process.exitCode = e instanceof DaemonUnreachableError ? 3 : 1;

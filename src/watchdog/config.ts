@@ -21,7 +21,10 @@ export const watchdogGateSchema = z
     heartbeats: z
       .array(
         z.strictObject({
-          name: z.string().min(1).meta({ description: 'Heartbeat name a decision loop passes to heartbeat().' }),
+          name: z
+            .string()
+            .min(1)
+            .meta({ description: 'Heartbeat name a decision loop beats (ctx.heartbeats.beat()).' }),
           max_age_s: seconds('Oldest acceptable beat.', 0.05, 300),
         }),
       )

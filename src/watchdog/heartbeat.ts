@@ -1,6 +1,6 @@
 /**
  * Decision-loop heartbeats. A loop whose health matters for the watchdog calls
- * `heartbeat(name)` at the end of every iteration; the watchdog config lists the names it gates
+ * `ctx.heartbeats.beat(name)` at the end of every iteration; the watchdog config lists the names it gates
  * on with a maximum age. A loop that is stuck on an await that never settles stops beating while
  * timers keep firing, and the feed stops. The loops that beat are listed in HEARTBEATS; the
  * config refuses any other name (a name nothing beats would stop the feed for good).
@@ -18,19 +18,20 @@ export const HEARTBEATS = {
 
 export type HeartbeatName = keyof typeof HEARTBEATS;
 
-const beats = new Map<string, number>();
+/**
+ * The heartbeats of one daemon: the daemon owns one and hands it to every service on its context
+ * (a loop beats, the watchdog reads), so no module state couples the services.
+ */
+export class Heartbeats {
+  private readonly beats = new Map<string, number>();
 
-/** Records that the named loop completed an iteration now. */
-export function heartbeat(name: HeartbeatName): void {
-  beats.set(name, performance.now());
-}
+  /** Records that the named loop completed an iteration now. */
+  beat(name: HeartbeatName): void {
+    this.beats.set(name, performance.now());
+  }
 
-/** Monotonic time (performance.now() ms) of the last beat, undefined when it never beat. */
-export function lastHeartbeat(name: string): number | undefined {
-  return beats.get(name);
-}
-
-/** For tests: forget every beat. */
-export function resetHeartbeats(): void {
-  beats.clear();
+  /** Monotonic time (performance.now() ms) of the last beat, undefined when it never beat. */
+  last(name: string): number | undefined {
+    return this.beats.get(name);
+  }
 }

@@ -19,7 +19,6 @@ import type { Entity, Health, Service, ServiceContext } from '../daemon/service.
 import { effectiveWatchdogConfig, type WatchdogConfig } from './config.js';
 import { readWatchdogSysfs, sysfsNameFor, WatchdogDevice, type WatchdogSysfsInfo } from './device.js';
 import { decideFeed, type GateCode, type GateDecision, withholdCodes } from './gate.js';
-import { lastHeartbeat } from './heartbeat.js';
 import { sdNotify, systemdWatchdogUsec } from './sd-notify.js';
 
 export const WATCHDOG_SERVICE = 'watchdog';
@@ -46,6 +45,16 @@ const defaultDeps: WatchdogDeps = {
       .services.filter((s) => !s.optional && s.gates_watchdog !== false && s.name !== WATCHDOG_SERVICE)
       .map((s) => s.name),
 };
+
+/** What watchdog.test answers: what should happen now that the feed stopped on purpose. */
+export interface WatchdogTestResult {
+  hardware: boolean;
+  device: string | null;
+  timeout_s: number | null;
+  systemd_watchdog_s: number | null;
+  expect: string;
+  give_up_after_s: number;
+}
 
 export interface WatchdogSnapshot extends Record<string, unknown> {
   mode: WatchdogConfig['mode'];
@@ -375,7 +384,7 @@ class WatchdogService implements Service {
         gated: this.gated,
         clusterViewService: this.cfg.gate.cluster_view_service,
         heartbeats: this.cfg.gate.heartbeats.map((h) => {
-          const at = lastHeartbeat(h.name);
+          const at = this.ctx.heartbeats.last(h.name);
           return { name: h.name, ageMs: at === undefined ? undefined : now - at, maxAgeMs: h.max_age_s * 1000 };
         }),
         testing: this.testing,

@@ -3,16 +3,20 @@
  * and diagnostics. The password comes from a file, never from the command line.
  *
  *   rackwitness ipmi --host 10.0.0.5 --user fence --password-file /etc/rackwitness/bmc-a.pw power status
- *   rackwitness ipmi ... power off --verify      # request, then poll until the chassis reads off
+ *   rackwitness ipmi ... power off               # read, Chassis Control off, read until off (verified)
+ *   rackwitness ipmi ... power reboot            # off verified, boot delay, on verified
  *
  * Exit codes: 0 ok, 1 failure (device error, unreadable password file), 2 usage error.
  */
 import { statSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DriverError } from '../driver.js';
-import { IpmiClient } from './client.js';
+import { runOneLevel } from '../one-level.js';
+import { SingleFlight } from '../single-flight.js';
+import type { IpmiClient } from './client.js';
 import type { ChassisAction } from './codec.js';
-import { readSecretFile } from './secret.js';
+import type { IpmiDeviceConfig } from './config.js';
+import { createIpmiClient, createIpmiDriver, IPMI_PLUG } from './index.js';
 
 interface IpmiCliOptions {
   host: string;
@@ -31,6 +35,7 @@ interface IpmiCliOptions {
 interface PowerOptions {
   verify?: boolean;
   verifyTimeoutS: number;
+  bootDelayS: number;
 }
 
 function intArg(min: number, max: number) {
@@ -72,14 +77,25 @@ export function registerIpmiCli(program: Command): void {
 
   ipmi
     .command('power')
-    .description('Read or switch the chassis power: status | on | off | cycle | reset | soft.')
+    .description(
+      'Read or switch the chassis power: status | on | off | reboot | cycle | reset | soft. on, off and reboot run the daemon’s verified operation (read first, switch, read the new state back; reboot: off verified, the boot delay, on verified).',
+    )
     .addArgument(
       ipmi
-        .createArgument('<action>', 'status, on, off (hard), cycle, reset (hard), soft (ACPI)')
-        .choices(['status', 'on', 'off', 'cycle', 'reset', 'soft']),
+        .createArgument(
+          '<action>',
+          'status, on, off (hard), reboot (verified off, then on), cycle, reset (hard), soft (ACPI)',
+        )
+        .choices(['status', 'on', 'off', 'reboot', 'cycle', 'reset', 'soft']),
     )
-    .option('--verify', 'after on/off/soft, poll until the chassis reports the new state')
-    .option('--verify-timeout-s <s>', 'how long --verify polls', numArg(0.1, 600), 20)
+    .option('--verify', 'after soft, poll until the chassis reads off (on, off and reboot are always verified)')
+    .option(
+      '--verify-timeout-s <s>',
+      'how long on/off/reboot and soft --verify wait for the new state',
+      numArg(0.1, 600),
+      20,
+    )
+    .option('--boot-delay-s <s>', 'reboot: wait between the verified off and the power-on', numArg(0, 600), 10)
     .action(async (action: string, popts: PowerOptions, cmd: Command) => {
       const o = cmd.optsWithGlobals<IpmiCliOptions & PowerOptions>();
       if (popts.verify && (action === 'cycle' || action === 'reset' || action === 'status')) {
@@ -96,30 +112,25 @@ async function runPower(action: string, o: IpmiCliOptions & PowerOptions): Promi
   const device = `${o.host}:${o.port}`;
   const t0 = performance.now();
   warnIfShared(o.passwordFile);
+  const cfg: IpmiDeviceConfig = {
+    driver: 'ipmi',
+    name: undefined,
+    host: o.host,
+    port: o.port,
+    username: o.user,
+    password_file: o.passwordFile,
+    kg_file: o.kgFile,
+    cipher: o.cipher === '17' ? 17 : 3,
+    privilege: o.privilege,
+    allow_cipher_zero: false,
+    ipmi15: o.ipmi15 === true,
+    request_timeout_ms: o.timeoutMs,
+    retries: o.retries,
+  };
+  // one client and one driver of this process, one operation at a time on the BMC
+  const deps = { device, lanes: new SingleFlight() };
   try {
-    const client = new IpmiClient({
-      host: o.host,
-      port: o.port,
-      device,
-      username: o.user,
-      password: async () => {
-        try {
-          return Buffer.from(await readSecretFile(o.passwordFile), 'utf8');
-        } catch (e) {
-          throw new DriverError(
-            'config',
-            device,
-            `cannot read --password-file ${o.passwordFile}: ${(e as Error).message}`,
-          );
-        }
-      },
-      ...(o.kgFile ? { kg: () => readKg(o.kgFile as string, device) } : {}),
-      cipher: o.cipher === '17' ? 17 : 3,
-      privilege: o.privilege,
-      ipmi15: o.ipmi15 === true,
-      requestTimeoutMs: o.timeoutMs,
-      retries: o.retries,
-    });
+    const client = createIpmiClient(cfg, deps);
     const ms = () => Math.round(performance.now() - t0);
     if (action === 'status') {
       const st = await client.status();
@@ -127,49 +138,51 @@ async function runPower(action: string, o: IpmiCliOptions & PowerOptions): Promi
       out(`Chassis Power is ${power}`, { ok: true, device, action, power, status: st, ms: ms() });
       return;
     }
-    const act = action as ChassisAction;
-    if (o.verify) {
-      const target = act === 'on' ? 'on' : 'off';
-      if (act === 'soft') {
-        await client.control('soft');
-        const r = await pollUntil(client, target, o.verifyTimeoutS * 1000);
-        out(`Chassis Power is ${r} (verified)`, { ok: true, device, action, power: r, verified: true, ms: ms() });
-        return;
-      }
-      const r = await client.controlVerified(target, { timeoutMs: o.verifyTimeoutS * 1000 });
-      out(`Chassis Power is ${r.state} (verified after ${r.polls} status read(s))`, {
+    if (action === 'on' || action === 'off' || action === 'reboot') {
+      // the daemon's verified operation on a one-level target: read first, switch, read back
+      const r = await runOneLevel(createIpmiDriver(cfg, deps), IPMI_PLUG, action, {
+        powerTimeoutMs: o.verifyTimeoutS * 1000,
+        pollIntervalMs: 250,
+        commandTimeoutMs: 60_000,
+        bootDelayMs: o.bootDelayS * 1000,
+      });
+      if (!r.ok) throw new DriverError(r.kind ?? 'timeout', device, `${r.reason}; not verified`);
+      const off = r.offMs === undefined ? '' : `off verified in ${r.offMs} ms, boot delay ${o.bootDelayS} s, `;
+      out(`Chassis Power is ${r.state} (${off}verified after ${r.reads} status read(s))`, {
         ok: true,
         device,
         action,
         power: r.state,
         verified: true,
-        polls: r.polls,
+        polls: r.reads,
+        ...(r.offMs === undefined ? {} : { off_ms: r.offMs }),
         ms: ms(),
       });
       return;
     }
+    const act: ChassisAction = action === 'cycle' ? 'cycle' : action === 'reset' ? 'reset' : 'soft';
     await client.control(act);
-    out(`Chassis Power Control: ${action} requested (not verified; add --verify to wait for the new state)`, {
-      ok: true,
-      device,
-      action,
-      verified: false,
-      ms: ms(),
-    });
+    if (act === 'soft' && o.verify) {
+      const r = await pollUntil(client, 'off', o.verifyTimeoutS * 1000);
+      out(`Chassis Power is ${r} (verified)`, { ok: true, device, action, power: r, verified: true, ms: ms() });
+      return;
+    }
+    out(
+      `Chassis Power Control: ${action} requested (not verified${act === 'soft' ? '; add --verify to wait for off' : ''})`,
+      {
+        ok: true,
+        device,
+        action,
+        verified: false,
+        ms: ms(),
+      },
+    );
   } catch (e) {
     const kind = e instanceof DriverError ? e.kind : 'io';
     const msg = e instanceof Error ? e.message : String(e);
     if (o.json) process.stdout.write(`${JSON.stringify({ ok: false, device, action, kind, error: msg })}\n`);
     process.stderr.write(`rackwitness ipmi: ${msg} [${kind}]\n`);
     process.exitCode = 1;
-  }
-}
-
-async function readKg(file: string, device: string): Promise<Buffer> {
-  try {
-    return Buffer.from(await readSecretFile(file), 'utf8');
-  } catch (e) {
-    throw new DriverError('config', device, `cannot read --kg-file ${file}: ${(e as Error).message}`);
   }
 }
 

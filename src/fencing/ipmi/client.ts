@@ -1,17 +1,17 @@
 /**
  * Policy layer of the IPMI driver: one session per operation, one operation per BMC at a time
- * (single-flight queue keyed by host:port, shared by every client in the process), and the
+ * (single-flight lanes keyed by host:port, shared by the clients given the same SingleFlight), and the
  * session is always closed in a finally block, also after errors and timeouts.
  *
  * Operations:
  *   status()            Get Chassis Status (session stays at USER privilege)
  *   control(action)     Set Session Privilege (operator/administrator), then Chassis Control.
  *                       off/on are retransmitted (idempotent); cycle/reset/soft are sent once.
- *   controlVerified()   off/on, then Get Chassis Status polls in the same session until the
- *                       chassis reports the target state or the deadline passes.
+ * Verification is the fencing core's (one-level.ts for the CLI): it reads the state back.
  */
 import type { Logger } from 'pino';
 import { DriverError } from '../driver.js';
+import { SingleFlight } from '../single-flight.js';
 import {
   type ChassisAction,
   ChassisControl,
@@ -44,65 +44,12 @@ export interface IpmiClientOptions {
   /** Retransmissions per request (0 = send once). */
   retries?: number;
   log?: Logger;
+  /** Lanes shared with the other clients of one owner (one operation per BMC); default: this client's own. */
+  lanes?: SingleFlight;
 }
-
-export interface VerifyOptions {
-  /** Give up polling after this long (from the Chassis Control reply). */
-  timeoutMs?: number;
-  /** Pause between Get Chassis Status polls. */
-  pollMs?: number;
-  signal?: AbortSignal;
-}
-
-export interface VerifiedResult {
-  state: 'on' | 'off';
-  polls: number;
-  /** Time from the Chassis Control reply to the confirming status read. */
-  confirmMs: number;
-}
-
-const queues = new Map<string, Promise<void>>();
 
 /** Pauses before retrying an Open Session that found no free session slot. */
 const BUSY_BACKOFF_MS = [250, 750];
-
-/**
- * Runs fn after every earlier operation on the same key has finished. An abort while waiting
- * rejects with `abortError()` and gives up the turn without running fn.
- */
-export async function singleFlight<T>(
-  key: string,
-  fn: () => Promise<T>,
-  signal?: AbortSignal,
-  abortError: () => Error = () => new Error('aborted while waiting for the previous operation'),
-): Promise<T> {
-  const prev = queues.get(key) ?? Promise.resolve();
-  let release!: () => void;
-  const mine = new Promise<void>((r) => {
-    release = r;
-  });
-  const tail = prev.then(() => mine);
-  queues.set(key, tail);
-  try {
-    if (signal) {
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = () => reject(abortError());
-        if (signal.aborted) return onAbort();
-        signal.addEventListener('abort', onAbort, { once: true });
-        prev.then(() => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        });
-      });
-    } else {
-      await prev;
-    }
-    return await fn();
-  } finally {
-    release();
-    if (queues.get(key) === tail) queues.delete(key);
-  }
-}
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -122,11 +69,13 @@ export class IpmiClient {
   readonly port: number;
   /** Sessions opened / closed by this client (diagnostics and tests). */
   readonly stats = { opened: 0, closed: 0 };
+  private readonly lanes: SingleFlight;
 
   constructor(private readonly o: IpmiClientOptions) {
     this.host = o.host;
     this.port = o.port ?? 623;
     this.device = o.device ?? `${o.host}:${this.port}`;
+    this.lanes = o.lanes ?? new SingleFlight();
   }
 
   private async params(): Promise<SessionParams> {
@@ -159,7 +108,7 @@ export class IpmiClient {
   ): Promise<T> {
     const busy = () =>
       new DriverError('timeout', this.device, 'aborted while waiting for the previous operation on this BMC to finish');
-    return singleFlight(
+    return this.lanes.run(
       `${this.host}:${this.port}`,
       async () => {
         const p = await this.params();
@@ -203,34 +152,6 @@ export class IpmiClient {
   /** Sends Chassis Control. Resolves when the BMC accepted it; proves nothing about power. */
   async control(action: ChassisAction, signal?: AbortSignal): Promise<void> {
     await this.withSession((s) => chassisControl(s, this.device, action, signal), { elevate: true, signal });
-  }
-
-  /** off/on, then polls status in the same session until the chassis reports the target. */
-  async controlVerified(target: 'off' | 'on', v: VerifyOptions = {}): Promise<VerifiedResult> {
-    const timeoutMs = v.timeoutMs ?? 20_000;
-    const pollMs = v.pollMs ?? 100;
-    return this.withSession(
-      async (s) => {
-        await chassisControl(s, this.device, target, v.signal);
-        const t0 = performance.now();
-        for (let polls = 1; ; polls++) {
-          const st = await getChassisStatus(s, this.device, v.signal);
-          const state = st.powerOn ? 'on' : 'off';
-          if (state === target) return { state, polls, confirmMs: performance.now() - t0 };
-          if (performance.now() - t0 + pollMs > timeoutMs) {
-            throw new DriverError(
-              'timeout',
-              this.device,
-              `chassis still reports power ${state} ${Math.round(performance.now() - t0)} ms after Chassis Control ${target} (${polls} polls)`,
-            );
-          }
-          if (v.signal?.aborted)
-            throw new DriverError('timeout', this.device, `aborted while waiting for power ${target}`);
-          await sleep(pollMs, v.signal);
-        }
-      },
-      { elevate: true, signal: v.signal },
-    );
   }
 }
 

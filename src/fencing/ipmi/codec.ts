@@ -190,13 +190,6 @@ export function cipherSuite(id: number): CipherSuite {
   return s;
 }
 
-/** Finds the suite matching algorithm numbers (BMC side and response verification). */
-export function suiteByAlgorithms(authAlg: number, integAlg: number, confAlg: number): CipherSuite | undefined {
-  return Object.values(CIPHER_SUITES).find(
-    (s) => s.authAlg === authAlg && s.integAlg === integAlg && s.confAlg === confAlg,
-  );
-}
-
 // ---------------------------------------------------------------------------------------------
 // IPMI message (inside payload type 0, and inside v1.5 sessions)
 
@@ -230,41 +223,12 @@ export function encodeRequest(r: IpmiRequest): Buffer {
   return b;
 }
 
-/** Decodes a request (used by the test BMC). */
-export function decodeRequest(b: Buffer): IpmiRequest & { rsAddr: number; rqAddr: number; data: Buffer } {
-  if (b.length < 7) throw new CodecError(`IPMI request too short (${b.length} bytes, need 7)`);
-  if (checksum(b, 0, 2) !== b[2]) throw new CodecError('IPMI request header checksum mismatch');
-  if (checksum(b, 3, b.length - 1) !== b[b.length - 1]) throw new CodecError('IPMI request data checksum mismatch');
-  return {
-    rsAddr: b[0] as number,
-    netFn: (b[1] as number) >> 2,
-    rqAddr: b[3] as number,
-    rqSeq: (b[4] as number) >> 2,
-    cmd: b[5] as number,
-    data: b.subarray(6, b.length - 1),
-  };
-}
-
 export interface IpmiResponse {
   netFn: number;
   cmd: number;
   rqSeq: number;
   cc: number;
   data: Buffer;
-}
-
-export function encodeResponse(r: IpmiResponse, rqAddr = CONSOLE_ADDR, rsAddr = BMC_ADDR): Buffer {
-  const b = Buffer.alloc(8 + r.data.length);
-  b[0] = rqAddr;
-  b[1] = (r.netFn << 2) & 0xfc;
-  b[2] = checksum(b, 0, 2);
-  b[3] = rsAddr;
-  b[4] = (r.rqSeq & 0x3f) << 2;
-  b[5] = r.cmd;
-  b[6] = r.cc;
-  r.data.copy(b, 7);
-  b[b.length - 1] = checksum(b, 3, b.length - 1);
-  return b;
 }
 
 export function decodeResponse(b: Buffer): IpmiResponse {
@@ -432,7 +396,8 @@ export interface OpenSessionRequest {
   suite: CipherSuite;
 }
 
-function algRecord(type: number, alg: number): Buffer {
+/** One algorithm payload record of Open Session (type 0 auth, 1 integrity, 2 confidentiality). */
+export function algRecord(type: number, alg: number): Buffer {
   return Buffer.from([type, 0, 0, 0x08, alg & 0x3f, 0, 0, 0]);
 }
 
@@ -449,28 +414,6 @@ export function encodeOpenSessionRequest(r: OpenSessionRequest): Buffer {
   ]);
 }
 
-export interface OpenSessionRequestFields {
-  tag: number;
-  privilege: number;
-  consoleSid: number;
-  authAlg: number;
-  integAlg: number;
-  confAlg: number;
-}
-
-/** BMC side: decodes an Open Session Request (explicit algorithms only). */
-export function decodeOpenSessionRequest(b: Buffer): OpenSessionRequestFields {
-  if (b.length < 32) throw new CodecError(`Open Session Request truncated (${b.length} bytes, need 32)`);
-  return {
-    tag: b[0] as number,
-    privilege: (b[1] as number) & 0x0f,
-    consoleSid: b.readUInt32LE(4),
-    authAlg: (b[12] as number) & 0x3f,
-    integAlg: (b[20] as number) & 0x3f,
-    confAlg: (b[28] as number) & 0x3f,
-  };
-}
-
 export interface OpenSessionResponse {
   tag: number;
   status: number;
@@ -480,17 +423,6 @@ export interface OpenSessionResponse {
   authAlg: number;
   integAlg: number;
   confAlg: number;
-}
-
-export function encodeOpenSessionResponse(r: OpenSessionResponse): Buffer {
-  const head = Buffer.alloc(12);
-  head[0] = r.tag;
-  head[1] = r.status;
-  head[2] = r.maxPrivilege;
-  head.writeUInt32LE(r.consoleSid >>> 0, 4);
-  head.writeUInt32LE(r.bmcSid >>> 0, 8);
-  if (r.status !== 0) return head.subarray(0, 8);
-  return Buffer.concat([head, algRecord(0, r.authAlg), algRecord(1, r.integAlg), algRecord(2, r.confAlg)]);
 }
 
 export function decodeOpenSessionResponse(b: Buffer): OpenSessionResponse {
@@ -530,19 +462,6 @@ export function encodeRakp1(r: Rakp1): Buffer {
   return b;
 }
 
-export function decodeRakp1(b: Buffer): Rakp1 {
-  if (b.length < 28) throw new CodecError(`RAKP1 truncated (${b.length} bytes, need 28)`);
-  const ulen = b[27] as number;
-  if (ulen > 16 || b.length < 28 + ulen) throw new CodecError(`RAKP1 user name length ${ulen} is invalid`);
-  return {
-    tag: b[0] as number,
-    bmcSid: b.readUInt32LE(4),
-    rm: Buffer.from(b.subarray(8, 24)),
-    role: b[24] as number,
-    username: Buffer.from(b.subarray(28, 28 + ulen)),
-  };
-}
-
 export interface Rakp2 {
   tag: number;
   status: number;
@@ -550,15 +469,6 @@ export interface Rakp2 {
   rc: Buffer;
   guid: Buffer;
   authCode: Buffer;
-}
-
-export function encodeRakp2(r: Rakp2): Buffer {
-  const head = Buffer.alloc(8);
-  head[0] = r.tag;
-  head[1] = r.status;
-  head.writeUInt32LE(r.consoleSid >>> 0, 4);
-  if (r.status !== 0) return head;
-  return Buffer.concat([head, r.rc, r.guid, r.authCode]);
 }
 
 export function decodeRakp2(b: Buffer, authLen: number): Rakp2 {
@@ -591,31 +501,11 @@ export function encodeRakp3(r: Rakp3): Buffer {
   return Buffer.concat([head, r.authCode]);
 }
 
-export function decodeRakp3(b: Buffer, authLen: number): Rakp3 {
-  if (b.length < 8) throw new CodecError(`RAKP3 truncated (${b.length} bytes, need 8)`);
-  const status = b[1] as number;
-  if (status === 0 && b.length < 8 + authLen) throw new CodecError('RAKP3 auth code truncated');
-  return {
-    tag: b[0] as number,
-    status,
-    bmcSid: b.readUInt32LE(4),
-    authCode: Buffer.from(b.subarray(8, 8 + (status === 0 ? authLen : 0))),
-  };
-}
-
 export interface Rakp4 {
   tag: number;
   status: number;
   consoleSid: number;
   icv: Buffer;
-}
-
-export function encodeRakp4(r: Rakp4): Buffer {
-  const head = Buffer.alloc(8);
-  head[0] = r.tag;
-  head[1] = r.status;
-  head.writeUInt32LE(r.consoleSid >>> 0, 4);
-  return r.status === 0 ? Buffer.concat([head, r.icv]) : head;
 }
 
 export function decodeRakp4(b: Buffer, icvLen: number): Rakp4 {

@@ -6,11 +6,12 @@
  */
 import type { Logger } from 'pino';
 import { DriverError, type PlugInfo, type PowerDriver, type PowerState } from '../driver.js';
+import type { SingleFlight } from '../single-flight.js';
 import { IpmiClient } from './client.js';
 import type { IpmiDeviceConfig } from './config.js';
 import { readSecretFile } from './secret.js';
 
-export { IpmiClient, type IpmiClientOptions, singleFlight, type VerifiedResult, type VerifyOptions } from './client.js';
+export { IpmiClient, type IpmiClientOptions } from './client.js';
 export {
   type ChassisAction,
   type ChassisStatus,
@@ -28,6 +29,8 @@ export interface IpmiDriverDeps {
   log?: Logger;
   /** Reads a secret file; default: the file's content without one trailing newline. */
   readSecret?: (file: string) => Promise<string>;
+  /** One operation per BMC among the drivers sharing these lanes (the fencing service's). */
+  lanes?: SingleFlight;
 }
 
 function deviceName(cfg: IpmiDeviceConfig, deps: IpmiDriverDeps): string {
@@ -60,6 +63,7 @@ export function createIpmiClient(cfg: IpmiDeviceConfig, deps: IpmiDriverDeps = {
     requestTimeoutMs: cfg.request_timeout_ms,
     retries: cfg.retries,
     ...(deps.log ? { log: deviceLogger(deps.log, name) } : {}),
+    ...(deps.lanes ? { lanes: deps.lanes } : {}),
   });
 }
 
@@ -82,8 +86,15 @@ export function createIpmiDriver(cfg: IpmiDeviceConfig, deps: IpmiDriverDeps = {
   if (cfg.cipher === 0 && !cfg.allow_cipher_zero) {
     throw new DriverError('config', name, 'cipher suite 0 is refused unless allow_cipher_zero is true');
   }
-  const client = createIpmiClient(cfg, deps);
-  const log = deps.log ? deviceLogger(deps.log, name, { family: 'ipmi' }) : undefined;
+  return ipmiDriverOf(
+    createIpmiClient(cfg, deps),
+    deps.log ? deviceLogger(deps.log, name, { family: 'ipmi' }) : undefined,
+  );
+}
+
+/** The PowerDriver over a client (the BMC's one plug, "chassis"). */
+export function ipmiDriverOf(client: IpmiClient, log?: Logger): PowerDriver {
+  const name = client.device;
   const checkPlug = (plug: string) => {
     if (plug !== IPMI_PLUG) {
       throw new DriverError('no-such-plug', name, `a BMC has one plug, "${IPMI_PLUG}", not "${plug}"`);

@@ -5,8 +5,7 @@
  * pg_last_wal_receive_lsn() = start of the segment it asked for, or NULL: PAF#225). A diverged node
  * or a node without a position is never a candidate. Ties keep the designated node (no churn).
  */
-import type { Lsn } from './types.js';
-import { formatLsn, maxLsn } from './types.js';
+import { formatLsn, type Lsn, maxLsn } from './lsn.js';
 
 export interface NodePosition {
   node: string;

@@ -7,8 +7,8 @@
  * diverged → pg_rewind when possible, else refuse to join, in one sentence.
  */
 import { type ConstantRow, constantOutcomes, type DecisionTable, decideBy } from '../../decisions/table.js';
-import type { ClusterState, Decision, Lsn } from './types.js';
-import { formatLsn } from './types.js';
+import { formatLsn, type Lsn } from './lsn.js';
+import type { ClusterState, Decision } from './types.js';
 import type { HistoryEntry } from './wal.js';
 
 export interface RejoinSnapshot {

@@ -6,7 +6,7 @@
  * diverged (needs a rewind) gets -1000 whatever it reports: it is never a promotion candidate.
  */
 import { type ConstantRow, constantOutcomes, type DecisionTable, decideBy } from '../../decisions/table.js';
-import type { Lsn } from './types.js';
+import type { Lsn } from './lsn.js';
 
 export const PRIMARY_SCORE = 1001;
 export const BEST_STANDBY_SCORE = 1000;

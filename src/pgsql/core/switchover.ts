@@ -6,8 +6,7 @@
  * acknowledged, and the old primary can follow the new timeline without a rewind.
  */
 import { type DecisionTable, decideBy, type TableRow } from '../../decisions/table.js';
-import type { Lsn } from './types.js';
-import { formatLsn } from './types.js';
+import { formatLsn, type Lsn } from './lsn.js';
 import type { WaldumpResult } from './wal.js';
 import { recordEnd } from './wal.js';
 

@@ -1,7 +1,8 @@
 /**
- * Shared types of the PostgreSQL agent's decision cores: OCF return codes, WAL positions (LSN) as
- * bigint, pg_controldata snapshots and their parser. Pure: no I/O anywhere under src/pgsql/core/.
+ * Shared types of the PostgreSQL agent's decision cores: OCF return codes (WAL positions: lsn.ts),
+ * pg_controldata snapshots and their parser. Pure: no I/O anywhere under src/pgsql/core/.
  */
+import { type Lsn, parseLsn } from './lsn.js';
 
 /** OCF return codes, with the numbers Pacemaker expects (PAF's set). */
 export const OCF = {
@@ -33,28 +34,6 @@ export function ocfName(rc: number): string {
     9: 'OCF_FAILED_MASTER',
   };
   return `${names[rc] ?? 'OCF_UNKNOWN'} (${rc})`;
-}
-
-/** A WAL position. PostgreSQL prints it as "HI/LO" in hex (pg_waldump zero-pads LO: compare numerically). */
-export type Lsn = bigint;
-
-/** Parses "0/49B95E8" or "0/049B95E8"; returns null for anything else (including empty/NULL). */
-export function parseLsn(text: string | null | undefined): Lsn | null {
-  if (!text) return null;
-  const m = /^\s*([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})\s*$/.exec(text);
-  if (!m?.[1] || !m[2]) return null;
-  return (BigInt(`0x${m[1]}`) << 32n) | BigInt(`0x${m[2]}`);
-}
-
-/** Formats an LSN the way the server does ("0/49B95E8"). */
-export function formatLsn(lsn: Lsn): string {
-  return `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase()}`;
-}
-
-export function maxLsn(...values: Array<Lsn | null | undefined>): Lsn | null {
-  let best: Lsn | null = null;
-  for (const v of values) if (v !== null && v !== undefined && (best === null || v > best)) best = v;
-  return best;
 }
 
 /** `Database cluster state` values printed by pg_controldata (PG 12+). */

@@ -1,8 +1,7 @@
 /**
  * Pure parsers for what pg_waldump prints, timeline history files and WAL segment names.
  */
-import type { Lsn } from './types.js';
-import { parseLsn } from './types.js';
+import { type Lsn, parseLsn } from './lsn.js';
 
 export interface WalRecord {
   rmgr: string;

@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { type PgsqlConfig, pgsqlConfigSchema } from '../config.js';
 import { DEFAULT_PG_BIN, MONITOR_ROLE, pgBinariesPresent, type RealRack, startRealRack } from './real-rack.js';
-import { resetSimulatedRack, type SimulatedRack, simulatedRack } from './simulated.js';
+import { SimulatedRack } from './simulated.js';
 
 export interface DemoRackOptions {
   /** Node names; default node-a, node-b. */
@@ -32,7 +32,10 @@ export interface DemoRack {
   describe(): string;
   /** The real rack (kind real): run pg_ctl, kill -9 a node, promote... to show failures. */
   real?: RealRack;
-  /** The simulation (kind simulated): crash(), promote(), setStreaming(), switchover(). */
+  /**
+   * The simulation (kind simulated): crash(), promote(), setStreaming(), switchover(). The
+   * daemon provides it to the pgsql observer ('pgsql.simulatedRack').
+   */
   simulation?: SimulatedRack;
   stop(): Promise<void>;
 }
@@ -88,8 +91,7 @@ export async function startDemoRack(opts: DemoRackOptions = {}): Promise<DemoRac
   } else if (!opts.simulate) {
     why = `PostgreSQL server binaries not usable in ${pgBin}`;
   }
-  resetSimulatedRack();
-  const simulation = simulatedRack(names);
+  const simulation = new SimulatedRack({ names });
   const config = pgsqlConfigSchema.parse({
     nodes: names.map((name, i) => ({ name, host: `simulated-${name}`, port: 5432 + i })),
     poll_interval_s: poll,
@@ -100,6 +102,8 @@ export async function startDemoRack(opts: DemoRackOptions = {}): Promise<DemoRac
     config,
     simulation,
     describe: () => `PostgreSQL rack: SIMULATED in-process (${why}): ${names.join(', ')}`,
-    stop: async () => resetSimulatedRack(),
+    stop: async () => {
+      // nothing to release: the simulation lives in this process only
+    },
   };
 }

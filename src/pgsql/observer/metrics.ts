@@ -4,7 +4,7 @@
  * rackwitness_pgsql_last_poll_timestamp_seconds says). Unknown values are omitted, not faked.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { parseLsn } from '../core/types.js';
+import { parseLsn } from '../core/lsn.js';
 import type { RackSnapshot } from './types.js';
 
 export interface ObserverMetrics {

@@ -5,7 +5,7 @@
  * crash, start, promote and cut replication so the demo can show every state. Time is passed in,
  * so tests drive it deterministically. Everything it reports is labelled "simulated".
  */
-import { formatLsn, type Lsn } from '../core/types.js';
+import { formatLsn, type Lsn } from '../core/lsn.js';
 import type { NodeProbe, NodeRows, RackSource } from './types.js';
 
 interface SimNode {
@@ -246,23 +246,4 @@ export class SimulatedRack implements RackSource {
   async close(): Promise<void> {
     // nothing to release
   }
-}
-
-let current: SimulatedRack | undefined;
-
-/** The demo's simulated rack (one per process), created on first use with the given names. */
-export function simulatedRack(names?: [string, string]): SimulatedRack {
-  current ??= new SimulatedRack(names ? { names } : {});
-  return current;
-}
-
-/** Makes `rack` the process's simulated rack (tests install one with their own clock). */
-export function installSimulatedRack(rack: SimulatedRack): SimulatedRack {
-  current = rack;
-  return rack;
-}
-
-/** Forgets the demo's simulated rack (demo stop). */
-export function resetSimulatedRack(): void {
-  current = undefined;
 }

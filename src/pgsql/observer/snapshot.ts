@@ -10,8 +10,8 @@
  * of the standby's last replayed commit while it holds unreplayed WAL.
  */
 import { electCandidate, type NodePosition } from '../core/election.js';
+import { formatLsn, type Lsn, maxLsn, parseLsn } from '../core/lsn.js';
 import { computeScores } from '../core/scores.js';
-import { formatLsn, type Lsn, maxLsn, parseLsn } from '../core/types.js';
 import { segmentTimeline } from '../core/wal.js';
 import type {
   NodeProbe,

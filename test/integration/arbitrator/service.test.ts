@@ -14,7 +14,9 @@ import { createArbitratorService, DROP_REASONS } from '../../../src/arbitrator/s
 import { CMD, readHeader, readTicket, siteId } from '../../../src/arbitrator/wire.js';
 import { configSchema } from '../../../src/config/schema.js';
 import { EventLog } from '../../../src/daemon/events.js';
+import { ProviderRegistry } from '../../../src/daemon/providers.js';
 import type { Service } from '../../../src/daemon/service.js';
+import { Heartbeats } from '../../../src/watchdog/heartbeat.js';
 import { packet } from '../../fixtures/booth-packets.js';
 import { cleanupDir, freePort, tempDir, until, waitFor } from '../../fixtures/proc.js';
 
@@ -52,6 +54,8 @@ describe('arbitrator service', () => {
       log: pino({ level: 'silent' }),
       events,
       metrics,
+      providers: new ProviderRegistry(),
+      heartbeats: new Heartbeats(),
       stateDir: dir,
       changed: () => {},
       health: () => ({}),

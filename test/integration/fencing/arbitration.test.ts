@@ -76,7 +76,8 @@ describe('fence arbitration through the fence API, preferring the observed prima
     );
     pgsql = createPgsqlService(t.ctx);
     await pgsql.start();
-    h = await startFencing(`
+    h = await startFencing(
+      `
   boot_delay_s: 0.3
   corosync_token_ms: 100
   corosync_consensus_ms: 100
@@ -89,7 +90,11 @@ describe('fence arbitration through the fence API, preferring the observed prima
   targets:
     node_a: {levels: [{plugs: [{device: bmc, plug: a}]}], addresses: ['${ADDR.node_a}']}
     node_b: {levels: [{plugs: [{device: bmc, plug: b}]}], addresses: ['${ADDR.node_b}']}
-  arbitration: {hold_s: 4, observer_max_age_s: 3}`);
+  arbitration: {hold_s: 4, observer_max_age_s: 3}`,
+      undefined,
+      undefined,
+      t.ctx.providers, // the daemon gives every service one registry: fencing reads the observer's rack
+    );
     await until(() => observed()?.nodes.find((n) => n.name === 'node_b')?.streaming === true, 15_000);
   }, 90_000);
 

@@ -9,9 +9,11 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { loadConfigText } from '../../../src/config/load.js';
 import { EventLog } from '../../../src/daemon/events.js';
+import { ProviderRegistry } from '../../../src/daemon/providers.js';
 import type { ControlHandler, Service, ServiceContext } from '../../../src/daemon/service.js';
 import { type HistoryEntry, readJournalFile } from '../../../src/fencing/journal.js';
 import { createFencingService } from '../../../src/fencing/service.js';
+import { Heartbeats } from '../../../src/watchdog/heartbeat.js';
 import { compileEntries } from '../../fixtures/compile-entry.js';
 import { cleanupDir, freePort, onCleanup, tempDir } from '../../fixtures/proc.js';
 
@@ -59,7 +61,13 @@ export interface Harness {
 }
 
 /** `fencingYaml` is the body of the fencing section (indented by 2), without `api:`. */
-export async function startFencing(fencingYaml: string, apiHost = '127.0.0.1', apiExtra = ''): Promise<Harness> {
+/** `providers`: share a registry with other services of the test (as the daemon does), e.g. the pgsql observer's rack view. */
+export async function startFencing(
+  fencingYaml: string,
+  apiHost = '127.0.0.1',
+  apiExtra = '',
+  providers: ProviderRegistry = new ProviderRegistry(),
+): Promise<Harness> {
   const dir = cleanupDir(tempDir('rwfence-'));
   const keyFile = join(dir, 'fence.key');
   writeFileSync(keyFile, `${TEST_KEY}\n`, { mode: 0o600 });
@@ -83,6 +91,8 @@ ${apiExtra}`;
     log: pino({ level: 'silent' }),
     events: new EventLog(join(dir, 'state'), 1000),
     metrics: new Registry(),
+    providers,
+    heartbeats: new Heartbeats(),
     stateDir: join(dir, 'state'),
     changed: () => undefined,
     health: () => ({}),

@@ -4,9 +4,9 @@
  */
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DriverError } from '../../../src/fencing/driver.js';
 import { IpmiClient } from '../../../src/fencing/ipmi/client.js';
-import { createIpmiDriver, ipmiDeviceSchema } from '../../../src/fencing/ipmi/index.js';
+import { createIpmiDriver, ipmiDeviceSchema, ipmiDriverOf } from '../../../src/fencing/ipmi/index.js';
+import { runOneLevel } from '../../../src/fencing/one-level.js';
 import { type IpmiSim, run, startIpmiSim } from '../../fixtures/ipmi-sim.js';
 import { until } from '../../fixtures/proc.js';
 
@@ -54,8 +54,14 @@ describe('IPMI driver against ipmi_sim', () => {
 
   it('verified off, reset, soft off and cycle reach the chassis as the right transitions', async () => {
     const c = client({ privilege: 'operator' });
-    const r = await c.controlVerified('off', { timeoutMs: 5000, pollMs: 50 });
-    expect(r.state).toBe('off');
+    // the fencing core's verified off, as the CLI runs it: read, off, read off back
+    const r = await runOneLevel(ipmiDriverOf(c), 'chassis', 'off', {
+      powerTimeoutMs: 5000,
+      pollIntervalMs: 50,
+      commandTimeoutMs: 10_000,
+      bootDelayMs: 0,
+    });
+    expect([r.ok, r.state]).toEqual([true, 'off']);
     expect(sim.powerState()).toBe('off');
     await c.control('on');
     await c.control('reset');
@@ -86,10 +92,14 @@ describe('IPMI driver against ipmi_sim', () => {
     sim.setStuck(true);
     try {
       const c = client();
-      const err = await c.controlVerified('off', { timeoutMs: 400, pollMs: 50 }).catch((e) => e);
-      expect(err).toBeInstanceOf(DriverError);
-      expect(err.kind).toBe('timeout');
-      expect(err.message).toMatch(/still reports power on/);
+      const r = await runOneLevel(ipmiDriverOf(c), 'chassis', 'off', {
+        powerTimeoutMs: 400,
+        pollIntervalMs: 50,
+        commandTimeoutMs: 10_000,
+        bootDelayMs: 0,
+      });
+      expect(r.ok).toBe(false);
+      expect(r.reason).toMatch(/not every plug reached off within the power timeout \(.*chassis: on\)/);
       expect(sim.chassisLog().at(-1)).toBe('set power 0 ignored (stuck)');
       expect(sim.powerState()).toBe('on');
     } finally {
@@ -119,6 +129,11 @@ describe('IPMI driver against ipmi_sim', () => {
     expect(off.code).toBe(0);
     expect(JSON.parse(off.stdout)).toMatchObject({ ok: true, action: 'off', power: 'off', verified: true });
     expect((await sim.ipmitool(['chassis', 'power', 'status'])).stdout).toContain('Chassis Power is off');
+    // the daemon's operation reads first: off on a chassis that reads off sends nothing
+    const sent = sim.chassisLog().length;
+    const again = await run('node', [CLI, 'ipmi', ...base, 'power', 'off']);
+    expect([again.code, again.stdout]).toEqual([0, 'Chassis Power is off (verified after 1 status read(s))\n']);
+    expect(sim.chassisLog()).toHaveLength(sent);
     const on = await run('node', [CLI, 'ipmi', ...base, 'power', 'on']);
     expect(on.code).toBe(0);
     expect(sim.powerState()).toBe('on');

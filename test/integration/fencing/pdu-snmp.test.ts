@@ -236,9 +236,12 @@ describe('apc-snmp driver against snmpd (APC rPDU sysObjectID)', () => {
       '--security-level',
       'authPriv',
     ];
-    r = await runPduCli([...v3, '--json', 'outlet', '2', 'reboot']);
+    // the daemon's reboot: off verified, the boot delay, on verified
+    r = await runPduCli([...v3, '--json', '--boot-delay', '1', 'outlet', '2', 'reboot']);
     expect(r.code, r.err).toBe(0);
-    expect(JSON.parse(r.out)).toMatchObject({ ok: true, state: 'on', verified: true });
+    const reboot = JSON.parse(r.out);
+    expect(reboot).toMatchObject({ ok: true, state: 'on', verified: true });
+    expect(reboot.ms - reboot.off_ms).toBeGreaterThanOrEqual(1000);
     r = await runPduCli([...v3, 'list']);
     expect(r.out).toMatch(/^\s+3\s+on\s+node-a$/m);
     // failures: exit 1 with the kind on stderr; usage errors exit 2
@@ -256,7 +259,7 @@ describe('apc-snmp driver against snmpd (APC rPDU sysObjectID)', () => {
     });
     r = await runPduCli([...v1, ...cf, '--verify-timeout', '0.5', 'outlet', '6', 'off']);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/still reports on.*not verified/);
+    expect(r.err).toMatch(/not every plug reached off within the power timeout \(pdu\/6: on\); not verified/);
     pdu.edit((s) => {
       s.stuck = [];
     });

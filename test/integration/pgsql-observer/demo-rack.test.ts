@@ -7,7 +7,6 @@ import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Service } from '../../../src/daemon/service.js';
 import { type DemoRack, startDemoRack } from '../../../src/pgsql/observer/demo-rack.js';
-import { resetSimulatedRack } from '../../../src/pgsql/observer/simulated.js';
 import type { RackSnapshot } from '../../../src/pgsql/observer/types.js';
 import { createPgsqlService } from '../../../src/pgsql/service.js';
 import { onCleanup } from '../../fixtures/proc.js';
@@ -26,7 +25,6 @@ let svc: Service | undefined;
 afterEach(async () => {
   await svc?.stop();
   svc = undefined;
-  resetSimulatedRack();
 });
 
 describe('startDemoRack', () => {
@@ -67,6 +65,7 @@ describe('startDemoRack', () => {
       'PostgreSQL rack: SIMULATED in-process (PostgreSQL server binaries not usable in /nonexistent/bin): node-a, node-b',
     );
     const t = makeServiceCtx(demo.config as unknown as Record<string, unknown>, { demo: true });
+    if (demo.simulation) t.ctx.providers.provide('pgsql.simulatedRack', demo.simulation);
     svc = createPgsqlService(t.ctx);
     await svc.start();
     expect(svc.snapshot()).toMatchObject({ simulated: true, rack: { source: 'simulated', primary: 'node-a' } });

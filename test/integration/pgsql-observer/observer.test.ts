@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventLog } from '../../../src/daemon/events.js';
 import type { ControlHandler, Service } from '../../../src/daemon/service.js';
-import { parseLsn } from '../../../src/pgsql/core/types.js';
+import { parseLsn } from '../../../src/pgsql/core/lsn.js';
 import type { PreflightResult } from '../../../src/pgsql/observer/preflight.js';
 import type { RackSnapshot } from '../../../src/pgsql/observer/types.js';
 import { createPgsqlService } from '../../../src/pgsql/service.js';

@@ -11,8 +11,10 @@ import { Registry } from 'prom-client';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../../src/config/schema.js';
 import { EventLog } from '../../../src/daemon/events.js';
+import { ProviderRegistry } from '../../../src/daemon/providers.js';
 import type { Service, ServiceContext } from '../../../src/daemon/service.js';
 import { createQdeviceService } from '../../../src/qdevice/service.js';
+import { Heartbeats } from '../../../src/watchdog/heartbeat.js';
 import { CLI, runCli, startDaemon } from '../../fixtures/cli.js';
 import { promtoolCheckMetrics } from '../../fixtures/monitoring.js';
 import { cleanupDir, freePort, onCleanup, type Spawned, spawnProc, tempDir, waitFor } from '../../fixtures/proc.js';
@@ -43,6 +45,8 @@ function service(qdevice: Record<string, unknown>): { svc: Service; events: Even
     admission: () => undefined,
     handle: () => undefined,
     demo: false,
+    providers: new ProviderRegistry(),
+    heartbeats: new Heartbeats(),
     daemon: { status: () => ({}) as never, entities: () => [], onChange: () => () => undefined },
   };
   return { svc: createQdeviceService(ctx), events };

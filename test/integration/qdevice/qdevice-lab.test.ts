@@ -23,8 +23,10 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { configSchema } from '../../../src/config/schema.js';
 import { EventLog } from '../../../src/daemon/events.js';
+import { ProviderRegistry } from '../../../src/daemon/providers.js';
 import type { Service, ServiceContext } from '../../../src/daemon/service.js';
 import { createQdeviceService } from '../../../src/qdevice/service.js';
+import { Heartbeats } from '../../../src/watchdog/heartbeat.js';
 import { CLI } from '../../fixtures/cli.js';
 import { createPgRack, type PgRack } from '../../fixtures/pg-rack.js';
 import { type Spawned, waitFor } from '../../fixtures/proc.js';
@@ -52,6 +54,8 @@ function serviceCtx(qdevice: Record<string, unknown>) {
     admission: () => undefined,
     handle: () => undefined,
     demo: false,
+    providers: new ProviderRegistry(),
+    heartbeats: new Heartbeats(),
     daemon: { status: () => ({}) as never, entities: () => [], onChange: () => () => undefined },
   };
   return { ctx, events, metrics };

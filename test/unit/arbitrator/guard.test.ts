@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  formatLsn,
-  type GuardPolicy,
-  guardVote,
-  type LsnObservation,
-  parseLsn,
-} from '../../../src/arbitrator/guard.js';
+import { type GuardPolicy, guardVote, type LsnObservation } from '../../../src/arbitrator/guard.js';
+import { formatLsn, parseLsn } from '../../../src/pgsql/core/lsn.js';
 
 const NOW = 1_800_000_000_000;
 const policy: GuardPolicy = {
@@ -20,7 +15,7 @@ describe('PostgreSQL vote guard', () => {
   it('parses and formats LSNs', () => {
     expect(parseLsn('16/B374D848')).toBe(0x16b374d848n);
     expect(formatLsn(0x16b374d848n)).toBe('16/B374D848');
-    expect(parseLsn('nope')).toBeUndefined();
+    expect(parseLsn('nope')).toBeNull();
   });
   it('withholds the vote from a candidate provably behind the other node', () => {
     const v = guardVote({

@@ -1,16 +1,26 @@
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { callDaemon } from '../../../src/cli/control-client.js';
+import { callDaemon, callDaemonRaw } from '../../../src/cli/control-client.js';
 import { loadConfigText } from '../../../src/config/load.js';
+import type { NoParams } from '../../../src/daemon/control-protocol.js';
 import { Daemon, StartError } from '../../../src/daemon/daemon.js';
 import type { ServiceEntry } from '../../../src/daemon/registry.js';
 import type { Health, Service } from '../../../src/daemon/service.js';
 import { cleanupDir, tempDir } from '../../fixtures/proc.js';
 
+// the test services' methods, added to the typed control API for this test
+declare module '../../../src/daemon/control-protocol.js' {
+  interface ControlApi {
+    'a.ping': { params: NoParams; result: string };
+    'b.ping': { params: NoParams; result: string };
+    'c.ping': { params: NoParams; result: string };
+  }
+}
+
 /** A service that records its lifecycle into a shared journal; behaviour chosen per test. */
 function entry(
-  name: string,
+  name: 'a' | 'b' | 'c',
   journal: string[],
   opts: { failStart?: boolean; optional?: boolean; hangStop?: boolean } = {},
 ): ServiceEntry {
@@ -89,7 +99,7 @@ describe('daemon lifecycle', () => {
       entry('b', journal, { failStart: true, optional: true }),
     ]);
     await daemon.start();
-    const status = await callDaemon<ReturnType<Daemon['status']>>(socket, 'status');
+    const status = await callDaemon(socket, 'status');
     expect(status.overall).toBe('degraded');
     expect(status.problems).toEqual(['b is failed: failed to start: b cannot open /dev/nothing']);
     await daemon.stop();
@@ -124,7 +134,7 @@ describe('daemon lifecycle', () => {
     const journal: string[] = [];
     const { daemon, socket } = makeDaemon([entry('a', journal)]);
     await daemon.start();
-    await expect(callDaemon(socket, 'no.such')).rejects.toThrow('unknown method no.such');
+    await expect(callDaemonRaw(socket, 'no.such')).rejects.toThrow('unknown method no.such');
     const { connect } = await import('node:net');
     const reply = await new Promise<string>((resolve) => {
       const s = connect(socket, () => s.write('this is not json\n'));
@@ -134,6 +144,19 @@ describe('daemon lifecycle', () => {
       });
     });
     expect(JSON.parse(reply)).toMatchObject({ ok: false, code: 'bad-request' });
+    // params are an object or absent; each declared key is checked by its handler, naming it
+    await expect(callDaemonRaw(socket, 'events', { since_ms: 'yesterday' })).rejects.toThrow(
+      'since_ms must be a number (ms since the epoch)',
+    );
+    const arrayParams = await new Promise<string>((resolve) => {
+      const s = connect(socket, () => s.write('{"id": 7, "method": "status", "params": [1]}\n'));
+      s.on('data', (d) => {
+        resolve(d.toString());
+        s.destroy();
+      });
+    });
+    expect(JSON.parse(arrayParams)).toMatchObject({ ok: false, code: 'bad-request' });
+    expect(await callDaemon(socket, 'events', { since_ms: 0 })).toEqual(expect.any(Array));
     expect(daemon.status().overall).toBe('ok');
     await daemon.stop();
   });

@@ -12,12 +12,9 @@ import {
   chooseProtocol,
   decodeChannelAuthCaps,
   decodeChassisStatus,
-  decodeOpenSessionRequest,
   decodeOpenSessionResponse,
-  decodeRakp1,
   decodeRakp2,
   decodeRakp4,
-  decodeRequest,
   decodeResponse,
   decodeV2,
   decodeV15,
@@ -26,7 +23,6 @@ import {
   encodeRakp1,
   encodeRakp3,
   encodeRequest,
-  encodeResponse,
   encodeV2,
   encodeV15,
   md5AuthCode,
@@ -36,6 +32,7 @@ import {
   sessionIntegrityKey,
   verifyIntegrity,
 } from '../../../src/fencing/ipmi/codec.js';
+import { decodeOpenSessionRequest, decodeRakp1, decodeRequest, encodeResponse } from '../../fixtures/ipmi-bmc-codec.js';
 
 const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const pw = Buffer.from('password');

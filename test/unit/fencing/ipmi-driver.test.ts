@@ -5,9 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DriverError } from '../../../src/fencing/driver.js';
-import { singleFlight } from '../../../src/fencing/ipmi/client.js';
 import { createIpmiDriver, ipmiDeviceSchema } from '../../../src/fencing/ipmi/index.js';
 import { classifyRmcppStatus, exchangeOptions } from '../../../src/fencing/ipmi/session.js';
+import { SingleFlight } from '../../../src/fencing/single-flight.js';
 
 const base = { driver: 'ipmi', host: '10.0.0.5', username: 'fence', password_file: '/etc/rw/bmc.pw' } as const;
 
@@ -61,13 +61,14 @@ describe('RMCP+ status classification', () => {
   }
 });
 
-describe('singleFlight', () => {
+describe('SingleFlight', () => {
   it('runs operations on one key strictly one after another, in order', async () => {
+    const lanes = new SingleFlight();
     const log: string[] = [];
     let running = 0;
     let maxRunning = 0;
     const op = (name: string, ms: number) =>
-      singleFlight('bmc:623', async () => {
+      lanes.run('bmc:623', async () => {
         running++;
         maxRunning = Math.max(maxRunning, running);
         log.push(`start ${name}`);
@@ -84,15 +85,16 @@ describe('singleFlight', () => {
     expect(log).toEqual(['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
   });
   it('an abort while waiting gives up the turn without running', async () => {
+    const lanes = new SingleFlight();
     let ran = false;
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => {
       release = r;
     });
-    const first = singleFlight('bmc2:623', () => gate); // holds the key until released
+    const first = lanes.run('bmc2:623', () => gate); // holds the key until released
 
     const ac = new AbortController();
-    const second = singleFlight(
+    const second = lanes.run(
       'bmc2:623',
       async () => {
         ran = true;
@@ -106,7 +108,7 @@ describe('singleFlight', () => {
     await first;
     expect(ran).toBe(false);
     // The queue still works afterwards.
-    expect(await singleFlight('bmc2:623', async () => 'next')).toBe('next');
+    expect(await lanes.run('bmc2:623', async () => 'next')).toBe('next');
   });
 });
 

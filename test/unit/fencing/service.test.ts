@@ -7,8 +7,10 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { loadConfigText } from '../../../src/config/load.js';
 import { EventLog } from '../../../src/daemon/events.js';
+import { ProviderRegistry } from '../../../src/daemon/providers.js';
 import type { ControlHandler, ServiceContext } from '../../../src/daemon/service.js';
 import { createFencingService } from '../../../src/fencing/service.js';
+import { Heartbeats } from '../../../src/watchdog/heartbeat.js';
 import { cleanupDir, onCleanup, tempDir, until } from '../../fixtures/proc.js';
 
 function context(fencing: string, demo = false) {
@@ -25,6 +27,8 @@ function context(fencing: string, demo = false) {
     log: pino({ level: 'silent' }),
     events,
     metrics,
+    providers: new ProviderRegistry(),
+    heartbeats: new Heartbeats(),
     stateDir: join(dir),
     changed: () => undefined,
     health: () => ({}),

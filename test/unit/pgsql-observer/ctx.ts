@@ -3,7 +3,9 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { configSchema } from '../../../src/config/schema.js';
 import { EventLog } from '../../../src/daemon/events.js';
+import { ProviderRegistry } from '../../../src/daemon/providers.js';
 import type { ControlHandler, DaemonView, ServiceContext } from '../../../src/daemon/service.js';
+import { Heartbeats } from '../../../src/watchdog/heartbeat.js';
 
 export interface TestCtx {
   ctx: ServiceContext;
@@ -33,6 +35,8 @@ export function makeServiceCtx(
     log: pino({ level: 'silent' }),
     events,
     metrics,
+    providers: new ProviderRegistry(),
+    heartbeats: new Heartbeats(),
     stateDir: opts.stateDir ?? '/nonexistent',
     changed: () => {
       changes++;

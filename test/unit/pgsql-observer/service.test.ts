@@ -4,17 +4,11 @@
  */
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { lastKnownLsn } from '../../../src/arbitrator/service.js';
 import { configSchema } from '../../../src/config/schema.js';
 import type { ControlHandler, Service } from '../../../src/daemon/service.js';
 import { pgsqlConfigSchema, pgsqlRules } from '../../../src/pgsql/config.js';
-import { maxLsn, parseLsn } from '../../../src/pgsql/core/types.js';
-import {
-  installSimulatedRack,
-  resetSimulatedRack,
-  SimulatedRack,
-  simulatedRack,
-} from '../../../src/pgsql/observer/simulated.js';
+import { maxLsn, parseLsn } from '../../../src/pgsql/core/lsn.js';
+import { SimulatedRack } from '../../../src/pgsql/observer/simulated.js';
 import type { RackSnapshot } from '../../../src/pgsql/observer/types.js';
 import { createPgsqlService } from '../../../src/pgsql/service.js';
 import { makeServiceCtx } from './ctx.js';
@@ -26,15 +20,16 @@ const NODES = [
 
 function makeCtx(pgsql: Record<string, unknown>, demo = true, sections: Record<string, unknown> = {}) {
   // a frozen clock: WAL does not move, so lags and sentences are exact
-  installSimulatedRack(new SimulatedRack({ names: ['node-a', 'node-b'], now: () => 1_795_322_200_000 }));
-  return makeServiceCtx(pgsql, { demo, sections });
+  const rack = new SimulatedRack({ names: ['node-a', 'node-b'], now: () => 1_795_322_200_000 });
+  const t = makeServiceCtx(pgsql, { demo, sections });
+  t.ctx.providers.provide('pgsql.simulatedRack', rack);
+  return { ...t, rack };
 }
 
 let svc: Service | undefined;
 afterEach(async () => {
   await svc?.stop();
   svc = undefined;
-  resetSimulatedRack();
 });
 
 describe('pgsql service over the simulated rack', () => {
@@ -76,7 +71,7 @@ describe('pgsql service over the simulated rack', () => {
     const t = makeCtx({ nodes: NODES, simulated: true, poll_interval_s: 60 });
     svc = createPgsqlService(t.ctx);
     await svc.start();
-    const rack = simulatedRack();
+    const rack = t.rack;
     const status = t.handlers.get('pgsql.status') as ControlHandler;
     const pre = t.handlers.get('pgsql.preflight') as ControlHandler;
     expect(await pre({})).toMatchObject({ safe: true, from: 'node-a', to: 'node-b' });
@@ -125,15 +120,15 @@ describe('pgsql service over the simulated rack', () => {
     await svc.start();
     const snap = (await (t.handlers.get('pgsql.status') as ControlHandler)({})) as RackSnapshot;
     for (const n of snap.nodes) {
-      const seen = lastKnownLsn(n.name);
+      const seen = t.ctx.providers.get('pgsql.lastKnownLsn')?.(n.name);
       const expected = maxLsn(parseLsn(n.currentLsn), parseLsn(n.receiveLsn), parseLsn(n.replayLsn));
       expect(expected).not.toBeNull();
       expect(seen).toEqual({ lsn: expected, observedAt: Date.parse(snap.at) });
     }
-    expect(lastKnownLsn('no-such-node')).toBeUndefined();
+    expect(t.ctx.providers.get('pgsql.lastKnownLsn')?.('no-such-node')).toBeUndefined();
     await svc.stop();
     svc = undefined;
-    expect(lastKnownLsn('node-a')).toBeUndefined();
+    expect(t.ctx.providers.get('pgsql.lastKnownLsn')).toBeUndefined();
   });
 
   it('polls on its own every poll_interval_s', async () => {
@@ -142,7 +137,7 @@ describe('pgsql service over the simulated rack', () => {
     svc = s;
     await s.start();
     const seq0 = (s.snapshot() as { rack: RackSnapshot }).rack.seq;
-    simulatedRack().crash('node-b');
+    t.rack.crash('node-b');
     await expect.poll(() => (s.snapshot() as { rack: RackSnapshot }).rack.seq, { timeout: 5000 }).toBeGreaterThan(seq0);
     await expect
       .poll(() => t.events.list().map((e) => e.sentence), { timeout: 5000 })
