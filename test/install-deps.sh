@@ -27,6 +27,8 @@ PKGS=(
   python3
   # promtool: the real validator of the /metrics exposition format
   prometheus
+  # packaging test: a fresh Debian 12 root (mmdebstrap) to install the .debs into, Debian's lintian
+  mmdebstrap lintian
 )
 
 missing=()

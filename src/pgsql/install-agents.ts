@@ -46,6 +46,18 @@ export const AGENTS: ReadonlyArray<{ name: string; kind: 'ocf' | 'fence'; dist: 
   { name: 'fence_rackwitness', kind: 'fence', dist: 'fencing/agent/main.js' },
 ];
 
+/** The /bin/sh front of an agent: its prelude, then exec Node on the agent's JavaScript
+ *  (also used by scripts/package.mjs for the rackwitness-agents package). */
+export function agentWrapper(
+  a: { name: string; kind: 'ocf' | 'fence'; shellPrelude?: string },
+  node: string,
+  target: string,
+  by: string,
+): string {
+  const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+  return `#!/bin/sh\n# rackwitness ${a.kind === 'fence' ? 'fence' : 'OCF'} agent ${a.name} (installed by ${by})\n${a.shellPrelude ?? ''}exec ${q(node)} ${q(target)} "$@"\n`;
+}
+
 /** dist/ of this installation (this file is dist/pgsql/install-agents.js once built). */
 export function distDir(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -71,11 +83,7 @@ export function installAgents(opts: {
     const into = a.kind === 'fence' ? sbin : dir;
     mkdirSync(into, { recursive: true, mode: 0o755 });
     const path = join(into, a.name);
-    const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
-    writeFileSync(
-      path,
-      `#!/bin/sh\n# rackwitness ${a.kind === 'fence' ? 'fence' : 'OCF'} agent ${a.name} (installed by rackwitness install-agents)\n${a.shellPrelude ?? ''}exec ${q(node)} ${q(target)} "$@"\n`,
-    );
+    writeFileSync(path, agentWrapper(a, node, target, 'rackwitness install-agents'));
     chmodSync(path, 0o755);
     out.push({ name: a.name, path, target });
   }
