@@ -11,8 +11,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { expect, it } from 'vitest';
 import { run as runTool, startIpmiSim } from '../test/fixtures/ipmi-sim.js';
-import { startFencing } from '../test/integration/fencing/fencing-harness.js';
-import { measure, median } from './lib.js';
+import { run as runWithStdin, startFencing } from '../test/integration/fencing/fencing-harness.js';
+import { measure, median, packagedLayout } from './lib.js';
 
 const r1 = (n: number) => Math.round(n * 10) / 10;
 
@@ -127,6 +127,40 @@ it('fencing: fence_rackwitness via the box vs fence_ipmilan, same ipmi_sim', asy
     peer('reboot'),
     'ours includes a 0.3 s boot delay (production: > token + consensus)',
   );
+  // The packaged agent (rackwitness-agents: one node18 bundle, /usr/sbin/fence_rackwitness via its
+  // #!/usr/bin/node line), run exactly as pacemaker-fenced runs it.
+  const pkg = await packagedLayout();
+  const packaged =
+    (action: string, okCodes = [0]) =>
+    async () => {
+      const r = await runWithStdin(pkg.fenceAgent, [], `action=${action}\n${h.base()}port=node-a\nnodename=node-a\n`, {
+        PATH: '/usr/bin:/bin',
+        PCMK_service: 'pacemaker-fenced',
+      });
+      if (!okCodes.includes(r.code)) throw new Error(`packaged fence_rackwitness ${action} -> ${r.code}: ${r.stderr}`);
+    };
+  await packaged('monitor')();
+  await peer('monitor')();
+  await row(
+    'monitor (packaged agent process)',
+    20,
+    10,
+    on,
+    packaged('monitor'),
+    peer('monitor'),
+    'rackwitness-agents bundle (node18 target) as pacemaker-fenced runs it: node start + signed GET /v1/health; peer: python + ipmitool status',
+  );
+  await row(
+    'off verified (packaged agent process)',
+    10,
+    5,
+    on,
+    packaged('off'),
+    peer('off', ['--power-wait', '0']),
+    'rackwitness-agents bundle; peer with --power-wait 0 (its default adds a fixed 2 s)',
+  );
+  const monitorRow = rows.find((r) => r.name === 'monitor (packaged agent process)');
+  if (monitorRow) Object.assign(monitorRow, { target_ms: 80, met: (monitorRow.ours_ms as number) <= 80 });
   expect(sim.powerState()).toBe('on');
 
   const out = { title: 'Fencing end to end (agent → box → IPMI, ipmi_sim cipher 3)', rows };

@@ -18,3 +18,39 @@ export async function measure(runs: number, prepare: () => void, fn: () => Promi
   }
   return out;
 }
+
+/** The two Debian packages as installed: `npm run package`'s .debs (built into a temp dir)
+ *  unpacked into one root. Paths of what a user runs; `cli` is the box's /usr/bin/rackwitness
+ *  (node with the unit's flags on the bundle, with the root's prefix). */
+export interface PackagedLayout {
+  root: string;
+  fenceAgent: string;
+  cli: string[];
+}
+
+let packaged: Promise<PackagedLayout> | undefined;
+
+export function packagedLayout(): Promise<PackagedLayout> {
+  packaged ??= (async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'rw-bench-pkg-'));
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const out = join(dir, 'debs');
+    execFileSync('node', ['scripts/package.mjs'], { env: { ...process.env, RW_PKG_OUT: out }, stdio: 'ignore' });
+    const m = JSON.parse(readFileSync(join(out, 'packages.json'), 'utf8')) as { box: string; agents: string };
+    const root = join(dir, 'root');
+    for (const deb of [m.box, m.agents]) execFileSync('dpkg-deb', ['-x', join(out, deb), root]);
+    const wrapper = readFileSync(join(root, 'usr/bin/rackwitness'), 'utf8');
+    const exec = wrapper.match(/^exec (\/usr\/bin\/node) (.*) (\/usr\/lib\/rackwitness\/\S+) "\$@"$/m);
+    if (!exec) throw new Error(`unexpected /usr/bin/rackwitness:\n${wrapper}`);
+    return {
+      root,
+      fenceAgent: join(root, 'usr/sbin/fence_rackwitness'),
+      cli: [exec[1] as string, ...(exec[2] as string).split(' '), join(root, exec[3] as string)],
+    };
+  })();
+  return packaged;
+}
