@@ -20,8 +20,8 @@ export async function measure(runs: number, prepare: () => void, fn: () => Promi
 }
 
 /** The two Debian packages as installed: `npm run package`'s .debs (built into a temp dir)
- *  unpacked into one root. Paths of what a user runs; `cli` is the box's /usr/bin/rackwitness
- *  (node with the unit's flags on the bundle, with the root's prefix). */
+ *  unpacked into one root. Paths of what a user runs; `cli` is what the box's /usr/bin/rackwitness
+ *  execs for a short command (node and flags on the bundle, with the root's prefix). */
 export interface PackagedLayout {
   root: string;
   fenceAgent: string;
@@ -44,12 +44,16 @@ export function packagedLayout(): Promise<PackagedLayout> {
     const root = join(dir, 'root');
     for (const deb of [m.box, m.agents]) execFileSync('dpkg-deb', ['-x', join(out, deb), root]);
     const wrapper = readFileSync(join(root, 'usr/bin/rackwitness'), 'utf8');
-    const exec = wrapper.match(/^exec (\/usr\/bin\/node) (.*) (\/usr\/lib\/rackwitness\/\S+) "\$@"$/m);
+    // the last exec line: what short commands run
+    const exec = [
+      ...wrapper.matchAll(/^exec (\/usr\/bin\/node)((?: -\S+)*) (\/usr\/lib\/rackwitness\/\S+) "\$@"$/gm),
+    ].pop();
     if (!exec) throw new Error(`unexpected /usr/bin/rackwitness:\n${wrapper}`);
+    const flags = (exec[2] as string).split(' ').filter(Boolean);
     return {
       root,
       fenceAgent: join(root, 'usr/sbin/fence_rackwitness'),
-      cli: [exec[1] as string, ...(exec[2] as string).split(' '), join(root, exec[3] as string)],
+      cli: [exec[1] as string, ...flags, join(root, exec[3] as string)],
     };
   })();
   return packaged;
