@@ -199,12 +199,15 @@ function copyNodeModule(name, into, seen = new Set()) {
   seen.add(name);
   const src = join('node_modules', name);
   const p = JSON.parse(readFileSync(join(src, 'package.json'), 'utf8'));
+  // a native addon's C++ sources and build tree are not needed: the binding comes prebuilt
+  const native = existsSync(join(src, 'binding.gyp'));
   cpSync(src, join(into, name), {
     recursive: true,
     filter: (f) => {
       const rel = relative(src, f);
       if (rel === 'node_modules' || rel.startsWith('node_modules/')) return false;
-      if (/(^|\/)(src|test|tests|docs|example|examples|build|\.github)$/.test(rel)) return false;
+      if (native && /^(src|build)$/.test(rel)) return false;
+      if (/^(test|tests|docs|example|examples|\.github)$/.test(rel)) return false;
       if (/\.(md|map|ts|cc|h|gyp|gypi)$/.test(rel) && !/\.d\.ts$/.test(rel)) return /license/i.test(rel);
       if (/\.d\.ts$/.test(rel)) return false;
       // N-API prebuilds: keep Linux on the Pi and x86 boards; node-gyp-build picks one at runtime

@@ -135,6 +135,17 @@ describe('Debian packages in a fresh Debian 12 root', { timeout: 180_000 }, () =
     expect(rng.stderr).toMatch(/validates/);
     expect(rng.code).toBe(0);
 
+    // a real action on Node 18: key file read, request signed and sent, and no network at all in
+    // the root (a fresh network namespace, even loopback down)
+    writeFileSync(join(root.dir, 'tmp/fence.key'), `${'cd'.repeat(32)}\n`, { mode: 0o600 });
+    const mon = await root.run([
+      'sh',
+      '-c',
+      'printf "action=monitor\\nip=127.0.0.1\\nipport=9\\nkey_file=/tmp/fence.key\\nkey_id=rack\\n" | fence_rackwitness',
+    ]);
+    expect(mon.stderr).toContain('ERROR: Failed: cannot reach the box at 127.0.0.1:9: ENETUNREACH');
+    expect(mon.code).toBe(1);
+
     const ocf = await root.run(['/usr/lib/ocf/resource.d/rackwitness/pgsqlms', 'meta-data'], {
       env: { OCF_ROOT: '/usr/lib/ocf' },
     });
@@ -191,6 +202,26 @@ describe('Debian packages in a fresh Debian 12 root', { timeout: 180_000 }, () =
     expect(check.stderr).toBe('');
     expect(check.stdout).toMatch(/^ok: \/etc\/rackwitness\/rackwitness\.yaml: box witness; services: status$/m);
     expect(check.code).toBe(0);
+    // the serial PDU driver's native binding (a glibc prebuild) loads on Debian 12: the error is
+    // the missing device, not a missing module
+    writeFileSync(join(root.dir, 'tmp/pw'), 'x\n', { mode: 0o600 });
+    const serial = await root.run([
+      'rackwitness',
+      'pdu',
+      '--driver',
+      'pdu-serial',
+      '--device',
+      '/dev/ttyRWNOPE',
+      '--user',
+      'apc',
+      '--password-file',
+      '/tmp/pw',
+      'outlet',
+      '1',
+      'status',
+    ]);
+    expect(serial.stderr).toContain('cannot open /dev/ttyRWNOPE: Error: No such file or directory');
+    expect(serial.code).toBe(1);
     const version = await root.run(['rackwitness', '--version']);
     expect(version.stdout.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
 
