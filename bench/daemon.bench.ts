@@ -91,6 +91,8 @@ it('idle RSS, every service on, observer watching a real PostgreSQL pair', async
           },
           watchdog: { mode: 'off' },
           fencing: {
+            // no BMCs here: simulated devices, the same service and API as with real ones
+            allow_simulated: true,
             corosync_token_ms: 1000,
             boot_delay_s: 3,
             devices: [

@@ -468,7 +468,7 @@ async function main() {
   write(join(B, 'lib/systemd/system/rackwitness.service'), unit);
   write(join(B, 'usr/lib/sysusers.d/rackwitness.conf'), readFileSync('systemd/rackwitness.sysusers.conf', 'utf8'));
   mkdirSync(join(B, 'lib/udev/rules.d'), { recursive: true });
-  copyFileSync('board/udev/99-rackwitness.rules', join(B, 'lib/udev/rules.d/60-rackwitness.rules'));
+  copyFileSync('board/udev/99-rackwitness.rules', join(B, 'lib/udev/rules.d/99-rackwitness.rules'));
   write(join(B, 'etc/rackwitness/rackwitness.yaml'), readFileSync('packaging/rackwitness.example.yaml', 'utf8'));
   const doc = join(B, 'usr/share/doc/rackwitness');
   mkdirSync(doc, { recursive: true });

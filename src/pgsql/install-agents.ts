@@ -79,7 +79,10 @@ export function installAgents(opts: {
   const out: InstalledAgent[] = [];
   for (const a of AGENTS) {
     const target = join(dist, a.dist);
-    if (!existsSync(target)) throw new Error(`${target} does not exist: build first (npm run build)`);
+    if (!existsSync(target))
+      throw new Error(
+        `${target} does not exist: in a clone, build first (npm run build); on the cluster nodes, install the rackwitness-agents package instead`,
+      );
     const into = a.kind === 'fence' ? sbin : dir;
     mkdirSync(into, { recursive: true, mode: 0o755 });
     const path = join(into, a.name);

@@ -225,6 +225,30 @@ describe('Debian packages in a fresh Debian 12 root', { timeout: 180_000 }, () =
     const version = await root.run(['rackwitness', '--version']);
     expect(version.stdout.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
 
+    // the daemon itself, as systemd would run it: the example config's services come up (embedded
+    // MQTT broker, status page), READY, then an orderly stop on SIGTERM
+    for (const d of ['var/lib/rackwitness', 'run/rackwitness']) mkdirSync(join(root.dir, d), { recursive: true });
+    expect(
+      (await root.run(['chown', 'rackwitness:rackwitness', '/var/lib/rackwitness', '/run/rackwitness'])).code,
+    ).toBe(0);
+    const daemon = await root.run(
+      [
+        'sh',
+        '-c',
+        [
+          'rackwitness run --config /etc/rackwitness/rackwitness.yaml >/tmp/run.out 2>&1 & p=$!',
+          'i=0; until grep -q "^READY" /tmp/run.out; do kill -0 $p 2>/dev/null || { cat /tmp/run.out; exit 3; }',
+          '  i=$((i+1)); [ $i -le 600 ] || { cat /tmp/run.out; exit 4; }; sleep 0.05; done',
+          'kill -TERM $p; wait $p; echo "exit=$?"; cat /tmp/run.out',
+        ].join('\n'),
+      ],
+      { user: 'rackwitness', env: { RW_READY_LINE: '1' }, loopback: true },
+    );
+    expect(daemon.stdout, daemon.stdout).toMatch(/^exit=0$/m);
+    expect(daemon.stdout).toMatch(/^READY \d+$/m);
+    expect(daemon.stdout).not.toMatch(/"level":(50|60)/);
+    expect(daemon.code).toBe(0);
+
     const verify = await root.run([
       'systemd-analyze',
       'verify',
