@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { expect, it } from 'vitest';
 import { run as runTool, startIpmiSim } from '../test/fixtures/ipmi-sim.js';
 import { run as runWithStdin, startFencing } from '../test/integration/fencing/fencing-harness.js';
-import { measure, median, packagedLayout } from './lib.js';
+import { measureWithCpu, median, packagedLayout } from './lib.js';
 
 const r1 = (n: number) => Math.round(n * 10) / 10;
 
@@ -75,8 +75,8 @@ it('fencing: fence_rackwitness via the box vs fence_ipmilan, same ipmi_sim', asy
     b: () => Promise<void>,
     note: string,
   ) => {
-    const o = await measure(runs, prep, a);
-    const p = await measure(peerRuns, prep, b);
+    const { wall: o, cpuMs: oCpu } = await measureWithCpu(runs, prep, a);
+    const { wall: p, cpuMs: pCpu } = await measureWithCpu(peerRuns, prep, b);
     rows.push({
       name,
       ours_ms: r1(median(o)),
@@ -87,6 +87,9 @@ it('fencing: fence_rackwitness via the box vs fence_ipmilan, same ipmi_sim', asy
       peer_runs: peerRuns,
       ours_min_ms: r1(Math.min(...o)),
       ours_max_ms: r1(Math.max(...o)),
+      // CPU of the agent processes (the box runs in this process and is not in it)
+      ours_cpu_ms: oCpu,
+      peer_cpu_ms: pCpu,
       note,
     });
   };

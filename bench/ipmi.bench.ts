@@ -16,7 +16,7 @@ import { expect, it } from 'vitest';
 import { IpmiClient } from '../src/fencing/ipmi/client.js';
 import { run, startIpmiSim } from '../test/fixtures/ipmi-sim.js';
 import { onCleanup, tempDir } from '../test/fixtures/proc.js';
-import { measure, median, packagedLayout } from './lib.js';
+import { childCpuMs, measure, median, packagedLayout } from './lib.js';
 
 const CLI = 'dist/cli/main.js';
 
@@ -95,6 +95,7 @@ it('ipmi: ours vs fence_ipmilan vs ipmitool against the same ipmi_sim', async ()
   await proc('node', [lean, ...cli, 'power', 'status']);
 
   const N = 30;
+  let pkgCpu = 0;
   const ours = {
     status: await measure(N, on, () => client.status()),
     off: await measure(N, on, () => client.controlVerified('off', { pollMs: 50 })),
@@ -105,7 +106,12 @@ it('ipmi: ours vs fence_ipmilan vs ipmitool against the same ipmi_sim', async ()
     cliStatus: await measure(10, on, () => proc('node', [CLI, ...cli, 'power', 'status'])),
     leanStatus: await measure(10, on, () => proc('node', [lean, ...cli, 'power', 'status'])),
     // before cliOff: the check below wants the rail left off by the last off
-    pkgStatus: await measure(15, on, () => proc(pkgNode, [...pkgArgs, ...cli, 'power', 'status'])),
+    pkgStatus: await (async () => {
+      const c0 = childCpuMs();
+      const w = await measure(15, on, () => proc(pkgNode, [...pkgArgs, ...cli, 'power', 'status']));
+      pkgCpu = Math.round((childCpuMs() - c0) / 15);
+      return w;
+    })(),
     cliOff: await measure(10, on, () => proc('node', [CLI, ...cli, 'power', 'off', '--verify'])),
   };
   expect(sim.powerState()).toBe('off');
@@ -117,8 +123,14 @@ it('ipmi: ours vs fence_ipmilan vs ipmitool against the same ipmi_sim', async ()
     off: await measure(5, on, () => proc('fence_ipmilan', [...fi, '--action', 'off'])),
     reboot: await measure(5, on, () => proc('fence_ipmilan', [...fi, '--action', 'reboot'])),
   };
+  let toolCpu = 0;
   const tool = {
-    status: await measure(15, on, () => proc('ipmitool', [...it3, 'chassis', 'power', 'status'])),
+    status: await (async () => {
+      const c0 = childCpuMs();
+      const w = await measure(15, on, () => proc('ipmitool', [...it3, 'chassis', 'power', 'status']));
+      toolCpu = Math.round((childCpuMs() - c0) / 15);
+      return w;
+    })(),
     off: await measure(15, on, () => proc('ipmitool', [...it3, 'chassis', 'power', 'off'])),
     on: await measure(10, off, () => proc('ipmitool', [...it3, 'chassis', 'power', 'on'])),
   };
@@ -190,6 +202,8 @@ it('ipmi: ours vs fence_ipmilan vs ipmitool against the same ipmi_sim', async ()
     peer_runs: tool.status.length,
     ours_min_ms: r1(Math.min(...ours.pkgStatus)),
     ours_max_ms: r1(Math.max(...ours.pkgStatus)),
+    ours_cpu_ms: pkgCpu,
+    peer_cpu_ms: toolCpu,
     target: 'no slower than ipmitool (≥ 1×)',
     met: median(ours.pkgStatus) <= median(tool.status),
     note: 'rackwitness ipmi ... power status from the rackwitness package (loads only the ipmi command) vs ipmitool chassis power status, both whole processes',

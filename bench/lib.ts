@@ -1,4 +1,5 @@
 /** Helpers shared by the benchmarks. */
+import { readFileSync } from 'node:fs';
 
 /** Median of the samples (mean of the two middle ones for an even count). */
 export function median(xs: readonly number[]): number {
@@ -33,7 +34,7 @@ let packaged: Promise<PackagedLayout> | undefined;
 export function packagedLayout(): Promise<PackagedLayout> {
   packaged ??= (async () => {
     const { execFileSync } = await import('node:child_process');
-    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { mkdtempSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const dir = mkdtempSync(join(tmpdir(), 'rw-bench-pkg-'));
@@ -57,4 +58,25 @@ export function packagedLayout(): Promise<PackagedLayout> {
     };
   })();
   return packaged;
+}
+
+/** CPU time (user + system, ms) of this process's waited-for children so far, from
+ *  /proc/self/stat (cutime + cstime, clock ticks of 10 ms): the difference over N runs of a
+ *  command divided by N is its CPU per run, a figure the machine's other load hardly changes
+ *  (wall times on a busy 2-core machine do). Grandchildren count when their parent waited. */
+export function childCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) * 10;
+}
+
+/** measure(), also returning the children's CPU per run (see childCpuMs). */
+export async function measureWithCpu(
+  runs: number,
+  prepare: () => void,
+  fn: () => Promise<unknown>,
+): Promise<{ wall: number[]; cpuMs: number }> {
+  const c0 = childCpuMs();
+  const wall = await measure(runs, prepare, fn);
+  return { wall, cpuMs: Math.round((childCpuMs() - c0) / runs) };
 }
