@@ -157,7 +157,7 @@ it('fencing: fence_rackwitness via the box vs fence_ipmilan, same ipmi_sim', asy
     'rackwitness-agents bundle (node18 target) as pacemaker-fenced runs it: node start + signed GET /v1/health; peer: python + ipmitool status',
   );
   await row(
-    'off verified (packaged agent process)',
+    'off verified (packaged agent process), peer --power-wait 0',
     10,
     5,
     on,
