@@ -34,11 +34,10 @@ let packaged: Promise<PackagedLayout> | undefined;
 export function packagedLayout(): Promise<PackagedLayout> {
   packaged ??= (async () => {
     const { execFileSync } = await import('node:child_process');
-    const { mkdtempSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const dir = mkdtempSync(join(tmpdir(), 'rw-bench-pkg-'));
-    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const { cleanupDir, tempDir } = await import('../test/fixtures/proc.js');
+    // removed when the benchmark file ends
+    const dir = cleanupDir(tempDir('rw-bench-pkg-'));
     const out = join(dir, 'debs');
     execFileSync('node', ['scripts/package.mjs'], { env: { ...process.env, RW_PKG_OUT: out }, stdio: 'ignore' });
     const m = JSON.parse(readFileSync(join(out, 'packages.json'), 'utf8')) as { box: string; agents: string };
