@@ -12,7 +12,8 @@
  * Writes bench/results/pdu.json.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, expect, it } from 'vitest';
 import { createApcSnmpDriver } from '../src/fencing/apc-snmp/index.js';
@@ -23,7 +24,7 @@ import { consoleState, SerialConsole, TelnetConsole } from '../test/fixtures/apc
 import { startFakeSnmpPdu } from '../test/fixtures/pdu-snmpd.js';
 import { cleanupDir, tempDir } from '../test/fixtures/proc.js';
 import { startPtyPair } from '../test/fixtures/pty-pair.js';
-import { median } from './lib.js';
+import { childCpuMs, median, packagedLayout } from './lib.js';
 
 const run = promisify(execFile);
 const OURS_RUNS = 21;
@@ -105,14 +106,51 @@ it('SNMP: status and off-verified, ours vs fence_apc_snmp', async () => {
   }
   const peerStatus: number[] = [];
   const peerOff: number[] = [];
+  let peerOffCpuSum = 0;
   for (let i = 0; i < PEER_RUNS; i++) {
     peerStatus.push(await agent('/usr/sbin/fence_apc_snmp', [...peerArgs, '--action', 'status'], 0));
+    const c = childCpuMs();
     peerOff.push(await agent('/usr/sbin/fence_apc_snmp', [...peerArgs, '--action', 'off'], 0));
+    peerOffCpuSum += childCpuMs() - c;
     expect(pdu.read().outlets['7']?.state).toBe('off');
     await warm.on('7', sig());
   }
+  const peerOffCpu = Math.round(peerOffCpuSum / PEER_RUNS);
+  // The box package's command: rackwitness pdu ... outlet 7 off (whole process, verified).
+  const pkg = await packagedLayout();
+  const [pkgNode, ...pkgArgs] = pkg.cli as [string, ...string[]];
+  const cdir = cleanupDir(tempDir('rwpdu-bench-'));
+  const communityFile = join(cdir, 'community');
+  writeFileSync(communityFile, 'private\n');
+  chmodSync(communityFile, 0o600);
+  const cliArgs = [...pkgArgs, 'pdu', '--driver', 'apc-snmp', '--host', '127.0.0.1', '--port', String(pdu.port)];
+  cliArgs.push('--community-file', communityFile, 'outlet', '7', 'off');
+  const cliOff: number[] = [];
+  await warm.on('7', sig());
+  await agent(pkgNode, cliArgs, 0); // warm-up (page cache)
+  const c0 = childCpuMs();
+  for (let i = 0; i < OURS_RUNS; i++) {
+    await warm.on('7', sig());
+    cliOff.push(await agent(pkgNode, cliArgs, 0));
+    expect(pdu.read().outlets['7']?.state).toBe('off');
+  }
+  const cliCpu = Math.round((childCpuMs() - c0) / OURS_RUNS);
   await warm.close();
   await pdu.stop();
+  rows.push({
+    name: 'SNMP outlet off, verified (packaged CLI process)',
+    ours_ms: r1(median(cliOff)),
+    peer: 'fence_apc_snmp',
+    peer_ms: r1(median(peerOff)),
+    ratio: r1(median(peerOff) / median(cliOff)),
+    runs: cliOff.length,
+    peer_runs: peerOff.length,
+    ours_cpu_ms: cliCpu,
+    peer_cpu_ms: peerOffCpu,
+    target: '≥ 3× faster',
+    met: median(peerOff) / median(cliOff) >= 3,
+    note: 'rackwitness pdu --driver apc-snmp ... outlet 7 off from the rackwitness package (node start, SET, GET until off) vs fence_apc_snmp --action off, both whole processes',
+  });
   const row = (name: string, ours: number[], peer: number[], w: number[], ref: number) => ({
     name,
     ours_ms: r1(median(ours)),

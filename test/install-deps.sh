@@ -36,6 +36,8 @@ PKGS=(
   # status page test: headless Chromium renders the page, screenshots it and runs its refresh
   # script; DejaVu so the screenshots have real glyphs on a clean machine
   chromium fonts-dejavu-core
+  # packaging test: a fresh Debian 12 root (mmdebstrap) to install the .debs into, Debian's lintian
+  mmdebstrap lintian
 )
 
 missing=()

@@ -6,9 +6,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { packageRoot } from '../package-root.js';
 
 const chipLabel = z
   .string()
@@ -171,9 +171,9 @@ export function loadBoardFile(file: string): BoardFile {
   return parseBoardFile(text, file);
 }
 
-/** The board/ directory shipped with the package (dist/board/.. or src/board/.. → <pkg>/board). */
+/** The board/ directory shipped with the package (<package root>/board/). */
 export function packagedBoardDir(): string {
-  return fileURLToPath(new URL('../../board/', import.meta.url));
+  return `${packageRoot()}/board/`;
 }
 
 /** Picks the board file whose model prefix matches /proc/device-tree/model (NUL-terminated). */

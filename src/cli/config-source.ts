@@ -1,18 +1,12 @@
 /** Where a command finds its config and the daemon's socket. */
-import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { LoadedConfig, LoadOptions } from '../config/load.js';
+import { packageRoot } from '../package-root.js';
+
+export { packageRoot };
 
 export const DEFAULT_CONFIG = '/etc/rackwitness/rackwitness.yaml';
-
-/** The package root (holds demo/, board/, systemd/), found from this file's location. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(resolve(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
-}
 
 export function demoConfigPath(): string {
   return resolve(packageRoot(), 'demo', 'rackwitness.demo.yaml');

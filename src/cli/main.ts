@@ -5,33 +5,19 @@
  * (0 ok, 1 degraded, 2 failed, 3 daemon unreachable).
  */
 import { Command, CommanderError } from 'commander';
-import { registerArbitratorCli } from '../arbitrator/cli.js';
-import { registerFencingCli } from '../fencing/cli.js';
-import { registerIpmiCli } from '../fencing/ipmi/cli.js';
-import { registerPduCli } from '../fencing/pdu-cli.js';
-import { registerPgsqlCli } from '../pgsql/cli.js';
-import { registerInstallAgentsCli } from '../pgsql/install-agents.js';
-import { registerQdeviceCli } from '../qdevice/cli.js';
 import { VERSION } from '../version.js';
-import { registerWatchdogCli } from '../watchdog/cli.js';
-import { registerCoreCli } from './core-commands.js';
+import { registerCommands } from './commands.js';
 // <cli:imports> capabilities import their register function above this line
+// (or, better for start-up, add a lazily loaded row to COMMAND_MODULES in ./commands.ts)
 
-export function buildProgram(): Command {
+/** The program for these arguments: only the named command's module is loaded (./commands.ts). */
+export async function buildProgram(args: readonly string[] = process.argv.slice(2)): Promise<Command> {
   const program = new Command('rackwitness')
     .description('Witness box of a two-node PostgreSQL rack: fencing, ticket arbitration, watchdog, status.')
     .version(VERSION, '-V, --version')
     .showHelpAfterError()
     .exitOverride();
-  registerCoreCli(program);
-  registerArbitratorCli(program);
-  registerPgsqlCli(program);
-  registerFencingCli(program);
-  registerWatchdogCli(program);
-  registerIpmiCli(program);
-  registerInstallAgentsCli(program);
-  registerPduCli(program);
-  registerQdeviceCli(program);
+  await registerCommands(program, args);
   // <cli:register> capabilities call their register function above this line
   return program;
 }
@@ -42,7 +28,7 @@ async function main(): Promise<void> {
     if (e.code === 'EPIPE') process.exit(0);
     throw e;
   });
-  const program = buildProgram();
+  const program = await buildProgram();
   try {
     await program.parseAsync(process.argv);
   } catch (e) {

@@ -48,9 +48,8 @@ function num(cmd: Command, v: string | undefined, what: string): number | undefi
 
 /** Builds the driver the options describe; usage errors exit 2 naming the option. */
 export async function driverFromOptions(cmd: Command, o: PduOpts): Promise<PowerDriver> {
-  // Transports load on demand: `rackwitness --help` never loads net-snmp or serialport.
-  const { createApcSnmpDriver } = await import('./apc-snmp/index.js');
-  const { createPduSerialDriver } = await import('./pdu-serial/index.js');
+  // Transports load on demand, only the chosen one: `rackwitness --help` loads neither net-snmp
+  // nor serialport, an SNMP command does not load the serial port's native binding.
   const { defaultReadSecret } = await import('./pdu-common.js');
   const timeout = num(cmd, o.timeout, '--timeout');
   try {
@@ -83,6 +82,7 @@ export async function driverFromOptions(cmd: Command, o: PduOpts): Promise<Power
         timeout_s: timeout ?? 1,
       };
       const community = o.community;
+      const { createApcSnmpDriver } = await import('./apc-snmp/index.js');
       return createApcSnmpDriver(cfg, {
         readSecret: (f) =>
           f === CLI_COMMUNITY && community !== undefined ? Promise.resolve(community) : defaultReadSecret(f),
@@ -92,6 +92,7 @@ export async function driverFromOptions(cmd: Command, o: PduOpts): Promise<Power
     if (o.driver === 'pdu-serial' || o.driver === 'apc-serial') {
       if (!o.device) usage(cmd, '--device is required with --driver pdu-serial');
       if (!o.user || !o.passwordFile) usage(cmd, '--user and --password-file are required with --driver pdu-serial');
+      const { createPduSerialDriver } = await import('./pdu-serial/index.js');
       return createPduSerialDriver({
         driver: 'pdu-serial',
         name: 'pdu',

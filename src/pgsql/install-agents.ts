@@ -53,6 +53,19 @@ export const AGENTS: ReadonlyArray<{
   { name: 'rackwitness-qdevice-heuristics', kind: 'tool', dist: 'pgsql/agent/heuristics.js' },
 ];
 
+/** The /bin/sh front of an agent: its prelude, then exec Node on the agent's JavaScript
+ *  (also used by scripts/package.mjs for the rackwitness-agents package). */
+export function agentWrapper(
+  a: { name: string; kind: 'ocf' | 'fence' | 'tool'; shellPrelude?: string },
+  node: string,
+  target: string,
+  by: string,
+): string {
+  const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+  const what = a.kind === 'fence' ? 'fence agent' : a.kind === 'tool' ? 'node tool' : 'OCF agent';
+  return `#!/bin/sh\n# rackwitness ${what} ${a.name} (installed by ${by})\n${a.shellPrelude ?? ''}exec ${q(node)} ${q(target)} "$@"\n`;
+}
+
 /** dist/ of this installation (this file is dist/pgsql/install-agents.js once built). */
 export function distDir(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -74,15 +87,14 @@ export function installAgents(opts: {
   const out: InstalledAgent[] = [];
   for (const a of AGENTS) {
     const target = join(dist, a.dist);
-    if (!existsSync(target)) throw new Error(`${target} does not exist: build first (npm run build)`);
+    if (!existsSync(target))
+      throw new Error(
+        `${target} does not exist: in a clone, build first (npm run build); on the cluster nodes, install the rackwitness-agents package instead`,
+      );
     const into = a.kind === 'ocf' ? dir : sbin;
     mkdirSync(into, { recursive: true, mode: 0o755 });
     const path = join(into, a.name);
-    const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
-    writeFileSync(
-      path,
-      `#!/bin/sh\n# rackwitness ${a.kind === 'fence' ? 'fence agent' : a.kind === 'tool' ? 'node tool' : 'OCF agent'} ${a.name} (installed by rackwitness install-agents)\n${a.shellPrelude ?? ''}exec ${q(node)} ${q(target)} "$@"\n`,
-    );
+    writeFileSync(path, agentWrapper(a, node, target, 'rackwitness install-agents'));
     chmodSync(path, 0o755);
     out.push({ name: a.name, path, target });
   }

@@ -81,7 +81,9 @@ export class MqttFeed {
   }
 
   async start(): Promise<void> {
-    const { connectAsync } = await import('mqtt');
+    const mqtt = await import('mqtt');
+    // bundled (the rackwitness package), a CommonJS package's dynamic import has only `default`
+    const connectAsync = mqtt.connectAsync ?? (mqtt as unknown as { default: typeof mqtt }).default.connectAsync;
     const m = this.cfg.mqtt;
     const tls = {
       ...(m.ca_file ? { ca: readFileSync(m.ca_file) } : {}),

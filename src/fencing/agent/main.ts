@@ -655,6 +655,6 @@ async function main(): Promise<void> {
 }
 
 // run when executed (not when imported by tests)
-if (process.argv[1] && /fence_rackwitness$|agent[/\\]main\.js$/.test(process.argv[1])) {
+if (process.argv[1] && /fence_rackwitness(\.cjs)?$|agent[/\\]main\.js$/.test(process.argv[1])) {
   void main();
 }
