@@ -17,7 +17,7 @@ ME=images/boot-test.sh
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:?usage: bash $ME <outdir> [image]}
 OUT=$(cd "$OUT" && pwd)
-IMG=${2:-$(ls -t "$OUT"/rackwitness-*.img 2>/dev/null | head -n1)}
+IMG=${2:-$(ls -t "$OUT"/rackwitness-*.img 2>/dev/null | head -n1 || true)}
 [ -f "$IMG" ] || { echo "$ME: no image in $OUT (build one with images/build.sh)" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "$ME: needs root (reads the root file system's kernel, edits a copy of the image)" >&2; exit 3; }
 bash "$ROOT/images/install-tools.sh" >&2
@@ -147,6 +147,9 @@ grep -aq 'rackwitness-firstboot: configuration installed' "$SERIAL" || fail "fir
 grep -q 'config=root:rackwitness:640' <<<"$line" || fail "configuration owner/mode: $line"
 grep -q 'fat_folder_left=no' <<<"$line" || fail "first boot left the rackwitness/ folder on the FAT partition"
 grep -q 'type=notify' <<<"$line" || fail "not Type=notify: $line"
+if grep -aq 'Timed out waiting for device' "$SERIAL"; then
+  fail "a device the boot waits for never appeared: $(grep -a 'Timed out waiting for device' "$SERIAL" | head -n1 | tr -d '\033')"
+fi
 ok "first boot imported the configuration; READY (Type=notify active) at $((ready_ms / 1000)).$(((ready_ms % 1000) / 100)) s guest time, ${t_ready} s wall from qemu start"
 
 wait_for 'RWTEST watchdog' 60 || fail "probe printed no watchdog line"

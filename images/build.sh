@@ -119,7 +119,8 @@ build_base() {
   pkgs=$(package_list | paste -sd, -)
   log "base: cold build of $BASE_TAR (mmdebstrap $SUITE $ARCH under qemu-user, ~20 min)"
   local t0=$SECONDS
-  trap 'rm -f "$tmp"' EXIT
+  # shellcheck disable=SC2064 # expand now: $tmp is local to this function
+  trap "rm -f '$tmp'" EXIT
   # /boot/firmware must exist while raspi-firmware and the kernel configure (their hooks fill
   # it); it becomes the FAT partition in the image. Conffiles are never pre-seeded here (dpkg
   # would stop at a conffile prompt): board configuration is the app layer's job.
@@ -144,7 +145,7 @@ flock -u 9
 [ "$BASE_ONLY" = 1 ] && exit 0
 
 # --- stage 2: the box package ------------------------------------------------------------------
-find_deb() { ls -t "$ROOT"/dist-pkg/rackwitness_*_all.deb 2>/dev/null | head -n1; }
+find_deb() { ls -t "$ROOT"/dist-pkg/rackwitness_*_all.deb 2>/dev/null | head -n1 || true; }
 if [ -z "$DEB" ]; then
   DEB=$(find_deb)
   if [ -z "$DEB" ]; then
@@ -204,4 +205,9 @@ cp "$R/usr/share/rackwitness-image/packages.tsv" "$OUT/$NAME.packages.tsv"
 } > "$OUT/$NAME.build-info"
 (cd "$OUT" && sha256sum "$NAME.img" > "$NAME.img.sha256")
 log "image: $((SECONDS - t_img)) s"
+
+# --- stage 5: offline checks of the image ----------------------------------------------------------
+bash "$IMAGES/check-image.sh" "$OUT/$NAME.img" "$BOARD" > "$OUT/$NAME.check.log" 2>&1 ||
+  { grep -v '^ok' "$OUT/$NAME.check.log" >&2; die 1 "the image failed its offline checks (log: $OUT/$NAME.check.log)"; }
+log "checks: $(grep -c '^ok' "$OUT/$NAME.check.log") offline checks passed"
 log "done: $OUT/$NAME.img ($(du -h --apparent-size "$OUT/$NAME.img" | cut -f1) sparse, $(du -h "$OUT/$NAME.img" | cut -f1) allocated), $NAME.img.sha256, $NAME.packages.tsv, $NAME.build-info"

@@ -83,8 +83,15 @@ rm -f "$R/var/lib/dbus/machine-id"
 # first boot: grow the root file system, host keys, configuration from the FAT partition
 install -D -m 755 "$IMAGES/firstboot/rackwitness-firstboot" "$R/usr/lib/rackwitness-image/rackwitness-firstboot"
 install -m 644 "$IMAGES/firstboot/rackwitness-firstboot.service" "$R/usr/lib/systemd/system/rackwitness-firstboot.service"
-in_root systemctl enable rackwitness-firstboot.service rackwitness.service systemd-networkd.service \
-  systemd-resolved.service systemd-timesyncd.service ssh.service >/dev/null 2>&1
+# systemd-firstboot would prompt on the console for locale/timezone/root password: not on an appliance
+if ! { in_root systemctl enable rackwitness-firstboot.service rackwitness.service systemd-networkd.service \
+  systemd-resolved.service systemd-timesyncd.service ssh.service &&
+  in_root systemctl mask systemd-firstboot.service; } > "$R/tmp/systemctl.log" 2>&1; then
+  cat "$R/tmp/systemctl.log" >&2
+  echo "$ME: systemctl enable failed in the image" >&2
+  exit 1
+fi
+rm -f "$R/tmp/systemctl.log"
 # the hardware watchdog belongs to the daemon (one owner per device): PID 1 must not open it
 if grep -Eq '^\s*RuntimeWatchdogSec=[1-9]' "$R"/etc/systemd/system.conf "$R"/etc/systemd/system.conf.d/*.conf 2>/dev/null; then
   echo "$ME: systemd's RuntimeWatchdogSec is set in the base; it would take /dev/watchdog0 from the daemon" >&2
