@@ -64,7 +64,13 @@ describe('images/ scripts', () => {
   });
 
   it('are executable by bash from a fresh clone (syntax)', async () => {
-    for (const f of ['images/build.sh', 'images/boot-test.sh', 'images/layer.sh', 'images/install-tools.sh']) {
+    for (const f of [
+      'images/build.sh',
+      'images/boot-test.sh',
+      'images/layer.sh',
+      'images/check-image.sh',
+      'images/install-tools.sh',
+    ]) {
       const r = await sh(['-n', f]);
       expect(r.stderr, f).toBe('');
       expect(r.code, f).toBe(0);
@@ -187,6 +193,17 @@ describe('image layout and first boot', () => {
       expect(readFileSync(join(ROOT, 'board', b, 'config.txt'), 'utf8'), b).toMatch(/^dtparam=watchdog=on$/m);
     }
     expect(readFileSync(join(ROOT, 'board/cmdline-extra.txt'), 'utf8')).toMatch(/bcm2835_wdt\.heartbeat=\d+/);
+  });
+
+  it('the device the daemon waits for can appear: udev tags watchdog devices for systemd', () => {
+    // rackwitness.service has Wants=/After=dev-watchdog0.device; an untagged device never becomes
+    // a systemd unit and the start waits out a 90 s job timeout (seen in the boot test)
+    const unit = readFileSync(join(ROOT, 'systemd/rackwitness.service'), 'utf8');
+    expect(unit).toMatch(/^After=dev-watchdog0\.device$/m);
+    const rule = readFileSync(join(ROOT, 'board/udev/99-rackwitness.rules'), 'utf8')
+      .split('\n')
+      .find((l) => /^[^#]*SUBSYSTEM=="watchdog"/.test(l));
+    expect(rule).toContain('TAG+="systemd"');
   });
 
   it('rackwitness-firstboot.service passes systemd-analyze verify without a warning', async () => {
