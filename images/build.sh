@@ -91,6 +91,7 @@ BOARDS=$(boards)
 if ! grep -qx -- "$BOARD" <<<"$BOARDS"; then
   die 2 "no board file for '$BOARD' (boards: $(tr '\n' ' ' <<<"$BOARDS" | sed 's/ $//'))"
 fi
+[ "$BOARD" = rpi5 ] && log "rpi5: Debian's kernel ships the Pi 5 device tree, but its RP1 I/O support is not verified; Raspberry Pi OS's kernel is the proven route (images/README.md)"
 [ -n "$DEB" ] && { [ -f "$DEB" ] || die 5 "--deb $DEB: no such file"; DEB=$(cd "$(dirname "$DEB")" && pwd)/$(basename "$DEB"); }
 
 # --- host requirements -------------------------------------------------------------------------
@@ -112,12 +113,33 @@ OUT=$(cd "$OUT" && pwd)
 KEY=$(base_key)
 BASE_TAR=$CACHE/base-$SUITE-$ARCH-$KEY.tar.zst
 
-# --- stage 1: the base root file system (cached) -----------------------------------------------
+# --- stage 1: the box package (before the base: never a cold build for nothing) ---------------
+find_deb() { ls -t "$ROOT"/dist-pkg/rackwitness_*_all.deb 2>/dev/null | head -n1 || true; }
+if [ "$BASE_ONLY" = 0 ] && [ -z "$DEB" ]; then
+  DEB=$(find_deb)
+  if [ -z "$DEB" ]; then
+    log "package: no dist-pkg/rackwitness_*_all.deb, running npm run package"
+    if (cd "$ROOT" && node -e 'process.exit(require("./package.json").scripts?.package ? 0 : 1)'); then
+      (cd "$ROOT" && npm run package) >&2 || die 5 "npm run package failed"
+      DEB=$(find_deb)
+    fi
+    [ -n "$DEB" ] || die 5 "no box package: dist-pkg/rackwitness_*_all.deb is missing and npm run package made none (or pass --deb PATH)"
+  fi
+fi
+if [ "$BASE_ONLY" = 0 ]; then
+  PKG=$(dpkg-deb -f "$DEB" Package 2>/dev/null) || die 5 "$DEB is not a Debian package"
+  [ "$PKG" = rackwitness ] || die 5 "$DEB is package '$PKG', not the box package rackwitness"
+  VERSION=$(dpkg-deb -f "$DEB" Version)
+  NAME=rackwitness-$VERSION-$BOARD
+  log "package: $DEB ($PKG $VERSION)"
+fi
+
+# --- stage 2: the base root file system (cached) -----------------------------------------------
 build_base() {
   local tmp=$CACHE/.base-$KEY.$$.tar.zst
   local pkgs
   pkgs=$(package_list | paste -sd, -)
-  log "base: cold build of $BASE_TAR (mmdebstrap $SUITE $ARCH under qemu-user, ~20 min)"
+  log "base: cold build of $BASE_TAR (mmdebstrap $SUITE $ARCH under qemu-user, 20-35 min)"
   local t0=$SECONDS
   # shellcheck disable=SC2064 # expand now: $tmp is local to this function
   trap "rm -f '$tmp'" EXIT
@@ -143,25 +165,6 @@ else
 fi
 flock -u 9
 [ "$BASE_ONLY" = 1 ] && exit 0
-
-# --- stage 2: the box package ------------------------------------------------------------------
-find_deb() { ls -t "$ROOT"/dist-pkg/rackwitness_*_all.deb 2>/dev/null | head -n1 || true; }
-if [ -z "$DEB" ]; then
-  DEB=$(find_deb)
-  if [ -z "$DEB" ]; then
-    log "package: no dist-pkg/rackwitness_*_all.deb, running npm run package"
-    if (cd "$ROOT" && npm run 2>/dev/null | grep -q '^  package$'); then
-      (cd "$ROOT" && npm run package) >&2 || die 5 "npm run package failed"
-      DEB=$(find_deb)
-    fi
-    [ -n "$DEB" ] || die 5 "no box package: dist-pkg/rackwitness_*_all.deb is missing and npm run package made none (or pass --deb PATH)"
-  fi
-fi
-PKG=$(dpkg-deb -f "$DEB" Package 2>/dev/null) || die 5 "$DEB is not a Debian package"
-[ "$PKG" = rackwitness ] || die 5 "$DEB is package '$PKG', not the box package rackwitness"
-VERSION=$(dpkg-deb -f "$DEB" Version)
-NAME=rackwitness-$VERSION-$BOARD
-log "package: $DEB ($PKG $VERSION)"
 
 # --- stage 3: the app layer on a fresh copy of the base --------------------------------------------
 t_layer=$SECONDS

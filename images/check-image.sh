@@ -35,7 +35,13 @@ check "config.txt boots Debian's kernel and initramfs" grep -q '^kernel=vmlinuz-
 check "cmdline.txt: root=LABEL=root" grep -q 'root=LABEL=root' "$W/cmdline.txt"
 check "cmdline.txt: $(cat "$ROOT/board/cmdline-extra.txt")" grep -qF "$(cat "$ROOT/board/cmdline-extra.txt")" "$W/cmdline.txt"
 check "cmdline.txt: no console on the PDU's header UART" sh -c "! grep -Eq 'console=(serial0|ttyAMA0|ttyS1)' '$W/cmdline.txt'"
-for f in start4.elf fixup4.dat bcm2711-rpi-4-b.dtb bcm2711-rpi-cm4-io.dtb overlays/rackwitness-ext-wdt.dtbo; do
+case $BOARD in
+  rpi4) dtbs="bcm2711-rpi-4-b.dtb bcm2711-rpi-400.dtb" ;;
+  cm4) dtbs="bcm2711-rpi-cm4-io.dtb" ;;
+  rpi5) dtbs="bcm2712-rpi-5-b.dtb" ;;
+  *) dtbs="" ;;
+esac
+for f in start4.elf fixup4.dat $dtbs overlays/rackwitness-ext-wdt.dtbo; do
   check "firmware partition has $f" mdir -i "$FAT" "::$f"
 done
 
