@@ -11,6 +11,10 @@
 #   3. SIGKILL of the daemon (systemd restart blocked for the test) resets the guest: a second
 #      boot on the console, with no orderly reboot or panic before it
 #   bash images/boot-test.sh <outdir of images/build.sh> [image]
+# With RW_BOOT_TEST_UNCONFIGURED=1 no configuration is put on the FAT partition: the box boots
+# as flashed, and the test checks that the daemon reaches READY on the packaged example
+# configuration and stays up (no restart loop, which StartLimitAction=reboot would turn into a
+# reboot loop); the watchdog checks are skipped (the example configures no watchdog).
 # Exit: 0 all checks passed, 1 a check failed, 2 usage, 3 not root, 4 no qemu-system-aarch64.
 set -euo pipefail
 ME=images/boot-test.sh
@@ -52,8 +56,11 @@ watchdog:
   timeout_s: 10
   gpio_strobe: { enabled: false }
 YAML
-mmd -i "$FAT" ::rackwitness
-mcopy -i "$FAT" "$W/rackwitness.yaml" ::rackwitness/rackwitness.yaml
+UNCONFIGURED=${RW_BOOT_TEST_UNCONFIGURED:-0}
+if [ "$UNCONFIGURED" != 1 ]; then
+  mmd -i "$FAT" ::rackwitness
+  mcopy -i "$FAT" "$W/rackwitness.yaml" ::rackwitness/rackwitness.yaml
+fi
 
 cat > "$W/rw-boot-probe" <<'PROBE'
 #!/bin/sh
@@ -132,6 +139,7 @@ wait_for() { # wait_for <pattern> <timeout s> [count]
   while [ "$(grep -ac -- "$1" "$SERIAL")" -lt "$n" ]; do
     kill -0 $QEMU 2>/dev/null || return 2
     grep -aq 'RWTEST FAIL' "$SERIAL" && return 3
+    grep -aq 'rackwitness.service: Start request repeated too quickly' "$SERIAL" && return 4
     [ "$(date +%s)" -ge $deadline ] && return 1
     sleep 1
   done
@@ -139,10 +147,30 @@ wait_for() { # wait_for <pattern> <timeout s> [count]
 fail() { echo "not ok - $*" >&2; echo "$ME: FAILED: $* (serial log: $SERIAL)" >&2; exit 1; }
 ok() { echo "ok - $*"; }
 
-wait_for 'RWTEST ready' "$BOOT_TIMEOUT" || fail "rackwitness.service did not become active: $(grep -a 'RWTEST FAIL\|rackwitness' "$SERIAL" | tail -n 5)"
+wait_for 'RWTEST ready' "$BOOT_TIMEOUT" || {
+  why=$(grep -a 'node\[[0-9]*\]: rackwitness: ' "$SERIAL" | tail -n1 | sed 's/.*node\[[0-9]*\]: //')
+  if grep -aq 'rackwitness.service: Start request repeated too quickly' "$SERIAL"; then
+    fail "the daemon failed every start and systemd rebooted the box (StartLimitAction=reboot): ${why:-no error line}"
+  fi
+  fail "rackwitness.service did not become active: ${why:-$(grep -a 'RWTEST FAIL' "$SERIAL" | tail -n1)}"
+}
 t_ready=$(elapsed)
 line=$(grep -a 'RWTEST ready' "$SERIAL" | head -n1)
 ready_ms=$(sed -n 's/.*ready_at=\([0-9]*\)ms.*/\1/p' <<<"$line")
+pid=$(sed -n 's/.*ready pid=\([0-9]*\).*/\1/p' <<<"$line")
+if [ "$UNCONFIGURED" = 1 ]; then
+  grep -aq 'rackwitness-firstboot: no /boot/firmware/rackwitness folder' "$SERIAL" || fail "first boot did not report the missing configuration folder"
+  ok "unconfigured box: READY on the packaged example configuration at $((ready_ms / 1000)).$(((ready_ms % 1000) / 100)) s guest time, ${t_ready} s wall"
+  wait_for 'RWTEST fed' 240 || fail "probe did not report after 3 x the watchdog timeout"
+  grep -aq "RWTEST fed pid=$pid restarts=0" "$SERIAL" || fail "the daemon restarted: $(grep -a 'RWTEST fed' "$SERIAL")"
+  ok "the daemon stays up: same pid $pid, no restart after 30 s"
+  kill $QEMU 2>/dev/null || true
+  wait $QEMU 2>/dev/null || true
+  trap - EXIT
+  rm -f "$W/test.img"
+  echo "boot-test (unconfigured): all checks passed; READY ${ready_ms} ms guest, ${t_ready} s wall" | tee "$W/result.txt"
+  exit 0
+fi
 grep -aq 'rackwitness-firstboot: configuration installed' "$SERIAL" || fail "first boot did not install the configuration from the FAT partition"
 grep -q 'config=root:rackwitness:640' <<<"$line" || fail "configuration owner/mode: $line"
 grep -q 'fat_folder_left=no' <<<"$line" || fail "first boot left the rackwitness/ folder on the FAT partition"
@@ -160,7 +188,6 @@ ok "the daemon holds /dev/watchdog0 (i6300ESB, timeout 10 s, active)"
 
 wait_for 'RWTEST fed' 180 || fail "guest did not survive 3 x the watchdog timeout: $(tail -n 5 "$SERIAL")"
 fline=$(grep -a 'RWTEST fed' "$SERIAL" | head -n1)
-pid=$(sed -n 's/.*ready pid=\([0-9]*\).*/\1/p' <<<"$line")
 grep -q "fed pid=$pid restarts=0 state=active" <<<"$fline" || fail "daemon restarted or watchdog idle while it should be fed: $fline"
 [ "$(grep -ac 'Booting Linux on physical CPU' "$SERIAL")" = 1 ] || fail "the guest reset while the daemon was feeding"
 ok "watchdog fed: same daemon pid $pid, no restart, no reset after 30 s (3 x timeout); $(sed -n 's/.*\(last_systemd_ping_ago=[0-9]*ms\).*/\1/p' <<<"$fline")"
