@@ -22,9 +22,11 @@ async function sh(
   args: string[],
   opts: { env?: Record<string, string>; asNobody?: boolean } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const argv = opts.asNobody
-    ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'bash', ...args]
-    : ['bash', ...args];
+  // as root (CI, this project's VM) drop to nobody; a non-root runner already is "not root"
+  const argv =
+    opts.asNobody && process.getuid?.() === 0
+      ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'bash', ...args]
+      : ['bash', ...args];
   try {
     const r = await run(argv[0] as string, argv.slice(1), {
       cwd: ROOT,
