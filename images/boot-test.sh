@@ -85,6 +85,8 @@ sleep $((3 * t))
 ping=$(prop WatchdogTimestampMonotonic)
 now=$(awk '{printf "%d", $1 * 1000000}' /proc/uptime)
 say "fed pid=$(prop MainPID) restarts=$(prop NRestarts) state=$(cat $w/state) uptime=$(up) last_systemd_ping_ago=$(((now - ping) / 1000))ms"
+failed=$(systemctl list-units --failed --plain --no-legend | awk '{print $1}' | paste -sd, -)
+say "system failed_units=${failed:-none} ssh=$(systemctl is-active ssh) networkd=$(systemctl is-active systemd-networkd) host_keys=$(ls /etc/ssh/ssh_host_*_key 2>/dev/null | wc -l)"
 # the hardware watchdog must be the only thing left: no systemd restart of the killed daemon
 mkdir -p /run/systemd/system/rackwitness.service.d
 printf '[Service]\nRestart=no\n' > /run/systemd/system/rackwitness.service.d/boot-test.conf
@@ -164,6 +166,10 @@ if [ "$UNCONFIGURED" = 1 ]; then
   wait_for 'RWTEST fed' 240 || fail "probe did not report after 3 x the watchdog timeout"
   grep -aq "RWTEST fed pid=$pid restarts=0" "$SERIAL" || fail "the daemon restarted: $(grep -a 'RWTEST fed' "$SERIAL")"
   ok "the daemon stays up: same pid $pid, no restart after 30 s"
+  wait_for 'RWTEST system' 60 || fail "probe printed no system line"
+  grep -aq 'RWTEST system failed_units=none ssh=active networkd=active' "$SERIAL" ||
+    fail "the appliance is not healthy: $(grep -a 'RWTEST system' "$SERIAL")"
+  ok "appliance: no failed units, sshd and networkd active"
   kill $QEMU 2>/dev/null || true
   wait $QEMU 2>/dev/null || true
   trap - EXIT
@@ -191,6 +197,11 @@ fline=$(grep -a 'RWTEST fed' "$SERIAL" | head -n1)
 grep -q "fed pid=$pid restarts=0 state=active" <<<"$fline" || fail "daemon restarted or watchdog idle while it should be fed: $fline"
 [ "$(grep -ac 'Booting Linux on physical CPU' "$SERIAL")" = 1 ] || fail "the guest reset while the daemon was feeding"
 ok "watchdog fed: same daemon pid $pid, no restart, no reset after 30 s (3 x timeout); $(sed -n 's/.*\(last_systemd_ping_ago=[0-9]*ms\).*/\1/p' <<<"$fline")"
+wait_for 'RWTEST system' 60 || fail "probe printed no system line"
+sline=$(grep -a 'RWTEST system' "$SERIAL" | head -n1)
+grep -q 'failed_units=none ssh=active networkd=active' <<<"$sline" && ! grep -q 'host_keys=0' <<<"$sline" ||
+  fail "the appliance is not healthy: $sline"
+ok "appliance: no failed units, sshd and networkd active, this box's ssh host keys made"
 
 wait_for 'RWTEST killing' 60 || fail "probe did not kill the daemon"
 t_kill=$(elapsed)
