@@ -26,6 +26,9 @@ PKGS=(
   socat telnet libxml2-utils hyperfine iproute2 procps tcpdump
   # systemd unit checks
   systemd
+  # static checks of the SD-card image recipe (images/*.sh); the image build installs its own
+  # tools (images/install-tools.sh) and is not part of the test suite
+  shellcheck
   # sd_notify tests: a Python AF_UNIX datagram listener stands in for $NOTIFY_SOCKET
   python3
   # Home Assistant discovery test: HA renders value templates with Jinja2; the test renders ours
