@@ -19,9 +19,11 @@ const KEEPALIVE_S = 5;
  * will; the box sends a packet at least once per keepalive, so that is at most 1.5 × keepalive
  * after the box stopped. mosquitto 2.0 keeps those times in whole seconds, files clients in
  * one-second expiry buckets and checks them once a second (src/keepalive.c): measured here
- * 8.3 to 10.1 s for keepalive 5 s. The bound the tests hold it to: 2 × keepalive.
+ * 8.3 to 10.1 s for keepalive 5 s on an idle machine, 10.6 to 10.9 s while the rest of the suite
+ * loads both cores (the broker and this test's subscriber wait for a core too). The bound the tests
+ * hold it to: 2 × keepalive + 2 s.
  */
-const BOUND_MS = 2 * KEEPALIVE_S * 1000;
+const BOUND_MS = (2 * KEEPALIVE_S + 2) * 1000;
 
 async function bridgedBox(external: Broker, box: string) {
   const dir = cleanupDir(tempDir('rw-bridge-'));
