@@ -6,13 +6,22 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
-import type { BoothConf, BoothMember, BoothTicket } from './boothconf.js';
+import type { BoothConf, BoothMember } from './boothconf.js';
 import { type GuardPolicy, guardVote, type LastKnownLsn } from './guard.js';
+import {
+  type ArbitratorSnapshot,
+  boothListText,
+  boothPeersText,
+  mono,
+  type PeerState,
+  peerSnapshot,
+  type TicketSlot,
+  ticketSnapshot,
+} from './report.js';
 import {
   decide,
   type Incoming,
   initialView,
-  isSite,
   nextDeadline,
   remainingMs,
   type TicketView,
@@ -72,74 +81,11 @@ export interface ArbitratorOptions {
   clientTimeoutMs?: number;
 }
 
-export interface PeerCounters {
-  sent: number;
-  sendErrors: number;
-  resends: number;
-  received: number;
-  recvErrors: number;
-  authFailures: number;
-  invalid: number;
-  dropped: number;
-  /** Wall clock ms of the last accepted packet. */
-  lastRecv: number | undefined;
-}
-
-interface PeerState {
-  member: BoothMember;
-  counters: PeerCounters;
-  lastTs: { secs: number; usecs: number } | undefined;
-}
-
-/** One ticket as the arbitrator keeps it: its booth.conf section and its current view (whose booth state is vote.ts's TicketState). */
-interface TicketSlot {
-  conf: BoothTicket;
-  view: TicketView;
-}
-
-export interface TicketSnapshot {
-  name: string;
-  mode: 'automatic' | 'manual';
-  state: string;
-  leader: string;
-  term: number;
-  /** ISO time of the lease end, "INF" for a granted manual ticket, null without lease. */
-  expires: string | null;
-  expiresInS: number | null;
-  lastChange: string | null;
-  inElection: boolean;
-  votedFor: string | null;
-  /** Seconds left of the start-up quiet period (no new votes for two timeouts after a start); 0 when over. */
-  quietForS: number;
-}
-
-export interface ArbitratorSnapshot {
-  address: string;
-  port: number;
-  siteId: string;
-  auth: boolean;
-  listening: boolean;
-  tickets: TicketSnapshot[];
-  peers: Array<
-    { address: string; type: string; siteId: string } & Omit<PeerCounters, 'lastRecv'> & { lastRecv: string | null }
-  >;
-  drops: Record<string, number>;
-  tcp: { requests: number; authFailures: number; rejected: number };
-  decisions: Record<string, number>;
-}
+export type { ArbitratorSnapshot, PeerCounters, TicketSnapshot } from './report.js';
+export { formatLocal } from './report.js';
 
 /** Concurrent TCP clients served; more are closed at once (boothd serves a handful). */
 const MAX_CLIENTS = 32;
-
-/** Monotonic milliseconds (leases) and the offset to turn them into wall-clock time. */
-const mono = () => performance.now();
-const monoToWall = (m: number) => Date.now() - performance.now() + m;
-
-export function formatLocal(ms: number): string {
-  const d = new Date(ms);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-}
 
 export class Arbitrator {
   private udp: UdpSocket | undefined;
@@ -609,33 +555,12 @@ export class Arbitrator {
 
   /** `booth list` text, byte for byte as boothd prints it. */
   listText(): string {
-    let out = '';
-    for (const t of this.tickets.values()) {
-      const v = t.view;
-      out += `ticket: ${t.conf.name}, leader: ${this.name(v.leader)}`;
-      if (isSite(v.leader)) {
-        const exp =
-          t.conf.manual || v.expiresAt === Number.POSITIVE_INFINITY
-            ? 'INF'
-            : formatLocal(monoToWall(v.expiresAt ?? mono()));
-        out += `, expires: ${exp}`;
-      }
-      if (t.conf.manual) out += ' [manual mode]';
-      out += '\n';
-    }
-    return out;
+    return boothListText(this.tickets.values(), this.name);
   }
 
   /** `booth peers` text, byte for byte as boothd prints it. */
   peersText(): string {
-    let out = '';
-    for (const p of this.peers.values()) {
-      const c = p.counters;
-      out += `${p.member.type.padEnd(12)} ${p.member.address}, last recv: ${formatLocal(c.lastRecv ?? 0)}\n`;
-      out += `\tSent pkts:${c.sent} error:${c.sendErrors} resends:${c.resends}\n`;
-      out += `\tRecv pkts:${c.received} error:${c.recvErrors} authfail:${c.authFailures} invalid:${c.invalid}\n\n`;
-    }
-    return out;
+    return boothPeersText(this.peers.values());
   }
 
   snapshot(): ArbitratorSnapshot {
@@ -646,37 +571,8 @@ export class Arbitrator {
       siteId: `0x${hex(this.o.self.id)}`,
       auth: this.o.key !== undefined,
       listening: this.listening,
-      tickets: [...this.tickets.values()].map((t) => {
-        const v = t.view;
-        const inf = v.expiresAt === Number.POSITIVE_INFINITY;
-        return {
-          name: t.conf.name,
-          mode: t.conf.manual ? 'manual' : 'automatic',
-          state: v.state,
-          leader: this.name(v.leader),
-          term: v.term,
-          expires:
-            v.expiresAt === undefined || !isSite(v.leader)
-              ? null
-              : inf
-                ? 'INF'
-                : new Date(monoToWall(v.expiresAt)).toISOString(),
-          expiresInS:
-            v.expiresAt === undefined || inf || !isSite(v.leader) ? null : Math.max(0, (v.expiresAt - now) / 1000),
-          lastChange: v.lastChangeAt === undefined ? null : new Date(monoToWall(v.lastChangeAt)).toISOString(),
-          inElection: v.inElection,
-          votedFor: v.votedFor === undefined ? null : this.name(v.votedFor),
-          quietForS:
-            this.startedAt === undefined ? 0 : Math.max(0, (this.startedAt + 2 * t.conf.timeoutMs - now) / 1000),
-        };
-      }),
-      peers: [...this.peers.values()].map((p) => ({
-        address: p.member.address,
-        type: p.member.type,
-        siteId: `0x${hex(p.member.id)}`,
-        ...p.counters,
-        lastRecv: p.counters.lastRecv === undefined ? null : new Date(p.counters.lastRecv).toISOString(),
-      })),
+      tickets: [...this.tickets.values()].map((t) => ticketSnapshot(t, this.name, now, this.startedAt)),
+      peers: [...this.peers.values()].map(peerSnapshot),
       drops: { ...this.drops },
       tcp: { ...this.tcpCounters },
       decisions: { ...this.decisions },

@@ -25,99 +25,116 @@ export function reportConfigError(e: unknown): boolean {
 }
 
 export function registerCoreCli(program: Command): void {
+  registerRun(program);
+  registerStatus(program);
+  registerEvents(program);
+  registerConfig(program);
+  registerTables(program);
+  void configPath;
+}
+
+function registerRun(program: Command): void {
   withConfigOption(program.command('run'))
     .description('run the daemon in the foreground (systemd runs it as a Type=notify service)')
     .action(async (opts: ConfigOpts) => {
       const { runDaemon } = await import('./run.js');
       process.exitCode = await runDaemon(opts);
     });
+}
 
+function registerStatus(program: Command): void {
   withDaemonOptions(program.command('status'))
     .description('print the state of every service; exit 0 ok, 1 degraded, 2 failed, 3 daemon unreachable')
     .option('--json', 'machine-readable output')
-    .action(async (opts: ConfigOpts & { json?: boolean }) => {
-      let status: DaemonStatus;
-      try {
-        status = await callDaemon(await socketPath(opts), 'status');
-      } catch (e) {
-        if (opts.json) {
-          // scripts get an answer they can parse, and the Nagios "unknown" exit code
-          const unreachable = e instanceof DaemonUnreachableError;
-          process.stdout.write(
-            jsonText({
-              overall: 'unknown',
-              error: {
-                code: unreachable ? 'daemon_unreachable' : e instanceof ConfigError ? 'invalid_config' : 'daemon_error',
-                message: e instanceof Error ? e.message : String(e),
-                ...(unreachable ? { socket: e.socketPath } : {}),
-              },
-            }),
-          );
-          process.exitCode = 3;
-          return;
-        }
-        if (reportConfigError(e)) {
-          process.exitCode = 3;
-          return;
-        }
-        process.stderr.write(`rackwitness: ${e instanceof Error ? e.message : String(e)}\n`);
-        process.exitCode = 3;
-        return;
-      }
-      if (opts.json) process.stdout.write(jsonText(status));
-      else process.stdout.write(formatStatus(status));
-      process.exitCode = { ok: 0, degraded: 1, failed: 2 }[status.overall];
-    });
+    .action(statusCommand);
+}
 
+/** rackwitness status: exit 0 ok, 1 degraded, 2 failed, 3 daemon unreachable. */
+async function statusCommand(opts: ConfigOpts & { json?: boolean }): Promise<void> {
+  let status: DaemonStatus;
+  try {
+    status = await callDaemon(await socketPath(opts), 'status');
+  } catch (e) {
+    if (opts.json) {
+      // scripts get an answer they can parse, and the Nagios "unknown" exit code
+      const unreachable = e instanceof DaemonUnreachableError;
+      process.stdout.write(
+        jsonText({
+          overall: 'unknown',
+          error: {
+            code: unreachable ? 'daemon_unreachable' : e instanceof ConfigError ? 'invalid_config' : 'daemon_error',
+            message: e instanceof Error ? e.message : String(e),
+            ...(unreachable ? { socket: e.socketPath } : {}),
+          },
+        }),
+      );
+      process.exitCode = 3;
+      return;
+    }
+    if (reportConfigError(e)) {
+      process.exitCode = 3;
+      return;
+    }
+    process.stderr.write(`rackwitness: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 3;
+    return;
+  }
+  if (opts.json) process.stdout.write(jsonText(status));
+  else process.stdout.write(formatStatus(status));
+  process.exitCode = { ok: 0, degraded: 1, failed: 2 }[status.overall];
+}
+
+function registerEvents(program: Command): void {
   withDaemonOptions(program.command('events'))
     .description(
       'print the decisions the box took, one sentence each (from the daemon, or from the state directory when it is not running)',
     )
     .option('--since <duration>', 'only events newer than this, e.g. 90s, 15m, 1h30m, 2d')
     .option('--json', 'one JSON object per line')
-    .action(async (opts: ConfigOpts & { since?: string; json?: boolean }) => {
-      let sinceMs: number | undefined;
-      if (opts.since !== undefined) {
-        const d = parseDuration(opts.since);
-        if (d === undefined) {
-          process.stderr.write(`rackwitness: --since ${opts.since}: expected a duration like 90s, 15m, 1h30m, 2d\n`);
-          process.exitCode = 2;
-          return;
-        }
-        sinceMs = Date.now() - d;
-      }
-      let entries: EventEntry[];
-      try {
-        entries = await callDaemon(
-          await socketPath(opts),
-          'events',
-          sinceMs === undefined ? {} : { since_ms: sinceMs },
-        );
-      } catch (e) {
-        if (reportConfigError(e)) return;
-        if (!(e instanceof DaemonUnreachableError)) throw e;
-        // Post-mortem: the daemon is down; read its persisted log.
-        const { join } = await import('node:path');
-        const { existsSync } = await import('node:fs');
-        const loaded = await loadFor(opts, { skipFileChecks: true });
-        const file = join(loaded.config.box.state_dir, EVENTS_FILE);
-        if (!existsSync(file)) {
-          process.stderr.write(`rackwitness: ${e.message}; and no events file at ${file}\n`);
-          process.exitCode = 1;
-          return;
-        }
-        process.stderr.write(`rackwitness: daemon not running; reading ${file}\n`);
-        entries = readEventsFile(file).filter((x) => sinceMs === undefined || Date.parse(x.ts) >= sinceMs);
-      }
-      for (const e of entries) {
-        process.stdout.write(
-          opts.json
-            ? `${JSON.stringify(snakeKeys(e))}\n`
-            : `${e.ts.replace('T', ' ').slice(0, 23)}  ${e.service.padEnd(10)} ${e.sentence}\n`,
-        );
-      }
-    });
+    .action(eventsCommand);
+}
 
+/** rackwitness events: from the daemon, or from the state directory when it is not running. */
+async function eventsCommand(opts: ConfigOpts & { since?: string; json?: boolean }): Promise<void> {
+  let sinceMs: number | undefined;
+  if (opts.since !== undefined) {
+    const d = parseDuration(opts.since);
+    if (d === undefined) {
+      process.stderr.write(`rackwitness: --since ${opts.since}: expected a duration like 90s, 15m, 1h30m, 2d\n`);
+      process.exitCode = 2;
+      return;
+    }
+    sinceMs = Date.now() - d;
+  }
+  let entries: EventEntry[];
+  try {
+    entries = await callDaemon(await socketPath(opts), 'events', sinceMs === undefined ? {} : { since_ms: sinceMs });
+  } catch (e) {
+    if (reportConfigError(e)) return;
+    if (!(e instanceof DaemonUnreachableError)) throw e;
+    // Post-mortem: the daemon is down; read its persisted log.
+    const { join } = await import('node:path');
+    const { existsSync } = await import('node:fs');
+    const loaded = await loadFor(opts, { skipFileChecks: true });
+    const file = join(loaded.config.box.state_dir, EVENTS_FILE);
+    if (!existsSync(file)) {
+      process.stderr.write(`rackwitness: ${e.message}; and no events file at ${file}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    process.stderr.write(`rackwitness: daemon not running; reading ${file}\n`);
+    entries = readEventsFile(file).filter((x) => sinceMs === undefined || Date.parse(x.ts) >= sinceMs);
+  }
+  for (const e of entries) {
+    process.stdout.write(
+      opts.json
+        ? `${JSON.stringify(snakeKeys(e))}\n`
+        : `${e.ts.replace('T', ' ').slice(0, 23)}  ${e.service.padEnd(10)} ${e.sentence}\n`,
+    );
+  }
+}
+
+function registerConfig(program: Command): void {
   const config = program.command('config').description('check, show and document the configuration');
   withConfigOption(config.command('check'))
     .description(
@@ -160,6 +177,9 @@ export function registerCoreCli(program: Command): void {
         if (!reportConfigError(e)) throw e;
       }
     });
+}
+
+function registerTables(program: Command): void {
   const tables = program.command('tables').description('the decision tables: their rows, as docs or checked');
   tables
     .command('docs')
@@ -178,7 +198,6 @@ export function registerCoreCli(program: Command): void {
       if (problems.length > 0) process.exitCode = 1;
       else process.stdout.write(`ok: ${TABLES.length} decision tables well formed\n`);
     });
-  void configPath;
 }
 
 /** "ok: FILE: box witness; services status, fencing (2 targets)". */

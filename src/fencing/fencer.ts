@@ -77,6 +77,20 @@ export class UnknownTargetError extends Error {
   }
 }
 
+/** One operation in flight, as its steps (drive, finishFence, onAnswer, ...) see it. */
+interface OperationRun {
+  req: FenceRequest;
+  id: string;
+  /** Run beside the target's running operation (not registered as running). */
+  beside: boolean;
+  /** Monotonic start: durations. */
+  t0: number;
+  entry: Running;
+  /** Monotonic time of the answer (the follow-up's duration counts from it). */
+  answeredAt?: number;
+  resolveAnswer: (r: FenceResult) => void;
+}
+
 interface Running {
   id: string;
   action: FenceAction;
@@ -355,153 +369,161 @@ export class Fencer {
       done: Promise.resolve(),
       cancel: new AbortController(),
     };
-    /** Monotonic time of the answer (the follow-up's duration counts from it). */
-    let answeredAt: number | undefined;
-
-    const finishFence = (out: OperationOutcome): FenceResult => {
-      const res: FenceResult = {
-        id,
-        target: req.target,
-        action: req.action,
-        result: out.result === 'success' ? 'success' : 'failed',
-        reason: out.reason,
-        duration_ms: out.duration_ms,
-      };
-      if (out.power) res.power = out.power;
-      if (out.level !== undefined) res.level = out.level;
-      if (out.verified_by) res.verified_by = out.verified_by;
-      if (out.note) res.note = out.note;
-      if (entry.followUp) {
-        res.power_on_id = entry.followUp.id;
-        if (entry.followUp.power_on_pending_until) res.power_on_pending_until = entry.followUp.power_on_pending_until;
-      }
-      try {
-        this.journal.finished({
-          id,
-          target: res.target,
-          action: res.action,
-          result: res.result,
-          reason: res.reason,
-          duration_ms: res.duration_ms,
-          ...(res.power ? { power: res.power } : {}),
-          ...(res.level !== undefined ? { level: res.level } : {}),
-          ...(res.verified_by ? { verified_by: res.verified_by } : {}),
-          ...(res.note ? { note: res.note } : {}),
-          ...(res.power_on_id ? { power_on_id: res.power_on_id } : {}),
-        });
-      } catch (e) {
-        res.note = `${res.note ? `${res.note}; ` : ''}journal write failed: ${(e as Error).message}`;
-      }
-      if (res.result === 'success' && res.power) {
-        if (req.action === 'off' || req.action === 'reboot') this.learn(req.target, 'off', 'verified-off');
-        else if (req.action === 'on') this.learn(req.target, 'on', res.note === 'already on' ? 'read' : 'powered-on');
-        else if (!beside || !this.running.has(req.target)) this.learn(req.target, res.power, 'read');
-      }
-      return res;
-    };
-
-    const onAnswer = (a: OperationOutcome) => {
-      // the follow-up is on disk before the answer: a crash in between shows both as interrupted
-      answeredAt = this.clk.mono();
-      const until = new Date(Date.now() + this.cfg.boot_delay_s * 1000).toISOString();
-      let fuId: string;
-      try {
-        fuId = this.journal.started(req.target, 'power-on', req.requester, undefined, { follows: id });
-      } catch {
-        fuId = `${id}-power-on`;
-      }
-      entry.followUp = {
-        id: fuId,
-        follows: id,
-        phase: 'boot-wait',
-        since: new Date().toISOString(),
-        power_on_pending_until: until,
-      };
-      const res = finishFence(a);
-      entry.stage = 'follow-up';
-      this.hooks.onFinished?.(req, res);
-      this.hooks.onFollowUpStarted?.(req, { ...entry.followUp });
-      resolveAnswer(res);
-    };
-
-    const onPhase = (phase: Phase) => {
-      const f = entry.followUp;
-      if (!f || phase === f.phase || (phase !== 'verify-on' && phase !== 'level-failed')) return;
-      f.phase = phase;
-      this.hooks.onFollowUpPhase?.(req, { ...f });
-    };
-
-    const finishFollowUp = (out: OperationOutcome) => {
-      const f = entry.followUp as FollowUpView;
-      const fu: FollowUpResult = {
-        id: f.id,
-        follows: id,
-        target: req.target,
-        result: out.result,
-        reason: entry.cancelReason && out.result === 'cancelled' ? `${out.reason} (${entry.cancelReason})` : out.reason,
-        duration_ms: Math.max(0, this.clk.mono() - (answeredAt ?? t0)),
-      };
-      if (out.power) fu.power = out.power;
-      if (out.level !== undefined) fu.level = out.level;
-      if (out.verified_by) fu.verified_by = out.verified_by;
-      if (out.note) fu.note = out.note;
-      try {
-        this.journal.finished({
-          id: fu.id,
-          target: fu.target,
-          action: 'power-on',
-          result: fu.result,
-          reason: fu.reason,
-          duration_ms: fu.duration_ms,
-          follows: id,
-          ...(fu.power ? { power: fu.power } : {}),
-          ...(fu.level !== undefined ? { level: fu.level } : {}),
-          ...(fu.verified_by ? { verified_by: fu.verified_by } : {}),
-          ...(fu.note ? { note: fu.note } : {}),
-        });
-      } catch (e) {
-        fu.note = `${fu.note ? `${fu.note}; ` : ''}journal write failed: ${(e as Error).message}`;
-      }
-      if (fu.result === 'success' && fu.power === 'on') this.learn(req.target, 'on', 'powered-on');
-      return fu;
-    };
-
-    entry.done = (async () => {
-      let out: OperationOutcome;
-      try {
-        out = await runOperation({
-          action: req.action,
-          levels: this.levels(req.target),
-          drivers: this.drivers,
-          timing: timingOf(this.cfg),
-          clock: this.clk,
-          rebootPowerOn: this.cfg.reboot_power_on,
-          cancel: entry.cancel.signal,
-          onDecision: (d, level) => this.hooks.onDecision?.(req, id, d, level),
-          onAnswer,
-          onPhase,
-        });
-      } catch (e) {
-        out = {
-          result: 'failed',
-          reason: `internal error: ${(e as Error).message}`,
-          steps: [],
-          duration_ms: this.clk.mono() - t0,
-        };
-      }
-      if (!entry.followUp) {
-        const res = finishFence(out);
-        if (this.running.get(req.target)?.id === id) this.running.delete(req.target);
-        this.hooks.onFinished?.(req, res);
-        resolveAnswer(res);
-        return;
-      }
-      const fu = finishFollowUp(out);
-      if (this.running.get(req.target)?.id === id) this.running.delete(req.target);
-      this.hooks.onFollowUpFinished?.(req, fu);
-    })();
+    const op: OperationRun = { req, id, beside, t0, entry, resolveAnswer };
+    entry.done = this.drive(op);
     if (!beside) this.running.set(req.target, entry);
     return answer;
+  }
+
+  /** Runs the operation (and a reboot's power-on follow-up) and reports each end. */
+  private async drive(op: OperationRun): Promise<void> {
+    const { req, id, entry } = op;
+    let out: OperationOutcome;
+    try {
+      out = await runOperation({
+        action: req.action,
+        levels: this.levels(req.target),
+        drivers: this.drivers,
+        timing: timingOf(this.cfg),
+        clock: this.clk,
+        rebootPowerOn: this.cfg.reboot_power_on,
+        cancel: entry.cancel.signal,
+        onDecision: (d, level) => this.hooks.onDecision?.(req, id, d, level),
+        onAnswer: (a) => this.onAnswer(op, a),
+        onPhase: (phase) => this.onPhase(op, phase),
+      });
+    } catch (e) {
+      out = {
+        result: 'failed',
+        reason: `internal error: ${(e as Error).message}`,
+        steps: [],
+        duration_ms: this.clk.mono() - op.t0,
+      };
+    }
+    if (!entry.followUp) {
+      const res = this.finishFence(op, out);
+      if (this.running.get(req.target)?.id === id) this.running.delete(req.target);
+      this.hooks.onFinished?.(req, res);
+      op.resolveAnswer(res);
+      return;
+    }
+    const fu = this.finishFollowUp(op, out);
+    if (this.running.get(req.target)?.id === id) this.running.delete(req.target);
+    this.hooks.onFollowUpFinished?.(req, fu);
+  }
+
+  /** The fence's result: journaled, and what it proves about the target's power learned. */
+  private finishFence(op: OperationRun, out: OperationOutcome): FenceResult {
+    const { req, id, entry, beside } = op;
+    const res: FenceResult = {
+      id,
+      target: req.target,
+      action: req.action,
+      result: out.result === 'success' ? 'success' : 'failed',
+      reason: out.reason,
+      duration_ms: out.duration_ms,
+    };
+    if (out.power) res.power = out.power;
+    if (out.level !== undefined) res.level = out.level;
+    if (out.verified_by) res.verified_by = out.verified_by;
+    if (out.note) res.note = out.note;
+    if (entry.followUp) {
+      res.power_on_id = entry.followUp.id;
+      if (entry.followUp.power_on_pending_until) res.power_on_pending_until = entry.followUp.power_on_pending_until;
+    }
+    try {
+      this.journal.finished({
+        id,
+        target: res.target,
+        action: res.action,
+        result: res.result,
+        reason: res.reason,
+        duration_ms: res.duration_ms,
+        ...(res.power ? { power: res.power } : {}),
+        ...(res.level !== undefined ? { level: res.level } : {}),
+        ...(res.verified_by ? { verified_by: res.verified_by } : {}),
+        ...(res.note ? { note: res.note } : {}),
+        ...(res.power_on_id ? { power_on_id: res.power_on_id } : {}),
+      });
+    } catch (e) {
+      res.note = `${res.note ? `${res.note}; ` : ''}journal write failed: ${(e as Error).message}`;
+    }
+    if (res.result === 'success' && res.power) {
+      if (req.action === 'off' || req.action === 'reboot') this.learn(req.target, 'off', 'verified-off');
+      else if (req.action === 'on') this.learn(req.target, 'on', res.note === 'already on' ? 'read' : 'powered-on');
+      else if (!beside || !this.running.has(req.target)) this.learn(req.target, res.power, 'read');
+    }
+    return res;
+  }
+
+  /** A reboot's answer (off verified): its power-on follow-up goes on disk first, then the answer is given. */
+  private onAnswer(op: OperationRun, a: OperationOutcome): void {
+    const { req, id, entry } = op;
+    // the follow-up is on disk before the answer: a crash in between shows both as interrupted
+    op.answeredAt = this.clk.mono();
+    const until = new Date(Date.now() + this.cfg.boot_delay_s * 1000).toISOString();
+    let fuId: string;
+    try {
+      fuId = this.journal.started(req.target, 'power-on', req.requester, undefined, { follows: id });
+    } catch {
+      fuId = `${id}-power-on`;
+    }
+    entry.followUp = {
+      id: fuId,
+      follows: id,
+      phase: 'boot-wait',
+      since: new Date().toISOString(),
+      power_on_pending_until: until,
+    };
+    const res = this.finishFence(op, a);
+    entry.stage = 'follow-up';
+    this.hooks.onFinished?.(req, res);
+    this.hooks.onFollowUpStarted?.(req, { ...entry.followUp });
+    op.resolveAnswer(res);
+  }
+
+  private onPhase(op: OperationRun, phase: Phase): void {
+    const { req, entry } = op;
+    const f = entry.followUp;
+    if (!f || phase === f.phase || (phase !== 'verify-on' && phase !== 'level-failed')) return;
+    f.phase = phase;
+    this.hooks.onFollowUpPhase?.(req, { ...f });
+  }
+
+  private finishFollowUp(op: OperationRun, out: OperationOutcome): FollowUpResult {
+    const { req, id, entry } = op;
+    const f = entry.followUp as FollowUpView;
+    const fu: FollowUpResult = {
+      id: f.id,
+      follows: id,
+      target: req.target,
+      result: out.result,
+      reason: entry.cancelReason && out.result === 'cancelled' ? `${out.reason} (${entry.cancelReason})` : out.reason,
+      duration_ms: Math.max(0, this.clk.mono() - (op.answeredAt ?? op.t0)),
+    };
+    if (out.power) fu.power = out.power;
+    if (out.level !== undefined) fu.level = out.level;
+    if (out.verified_by) fu.verified_by = out.verified_by;
+    if (out.note) fu.note = out.note;
+    try {
+      this.journal.finished({
+        id: fu.id,
+        target: fu.target,
+        action: 'power-on',
+        result: fu.result,
+        reason: fu.reason,
+        duration_ms: fu.duration_ms,
+        follows: id,
+        ...(fu.power ? { power: fu.power } : {}),
+        ...(fu.level !== undefined ? { level: fu.level } : {}),
+        ...(fu.verified_by ? { verified_by: fu.verified_by } : {}),
+        ...(fu.note ? { note: fu.note } : {}),
+      });
+    } catch (e) {
+      fu.note = `${fu.note ? `${fu.note}; ` : ''}journal write failed: ${(e as Error).message}`;
+    }
+    if (fu.result === 'success' && fu.power === 'on') this.learn(req.target, 'on', 'powered-on');
+    return fu;
   }
 
   /** Cancels every pending power-on follow-up (the nodes stay off), e.g. when the daemon stops. */

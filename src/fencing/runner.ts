@@ -102,19 +102,159 @@ export interface RunInput {
 const MAX_DECISIONS = 100_000;
 
 export async function runOperation(input: RunInput): Promise<OperationOutcome> {
-  const clock = input.clock ?? realClock;
-  const t0 = clock.mono();
-  const steps: StepLog[] = [];
-  let phase: Phase = 'read';
-  let level = 0;
-  let plugs: PlugView[] = initPlugs(input.levels[0]);
-  let readDone = false;
-  let deadline: number | undefined;
-  let offVerified = false;
-  let answer: OperationOutcome | undefined;
+  return new Operation(input).run();
+}
+
+/** One operation's state, walked by the decision table (decide) until a finish step. */
+class Operation {
+  private readonly clock: Clock;
+  private readonly t0: number;
+  private readonly steps: StepLog[] = [];
+  private phase: Phase = 'read';
+  private level = 0;
+  private plugs: PlugView[];
+  private readDone = false;
+  private deadline: number | undefined;
+  private offVerified = false;
+  private answer: OperationOutcome | undefined;
+
+  constructor(private readonly input: RunInput) {
+    this.clock = input.clock ?? realClock;
+    this.t0 = this.clock.mono();
+    this.plugs = initPlugs(input.levels[0]);
+  }
+
+  async run(): Promise<OperationOutcome> {
+    const { input, clock, steps } = this;
+    for (let n = 0; n < MAX_DECISIONS; n++) {
+      const d = decide(this.snapshot());
+      steps.push({ t_ms: clock.mono() - this.t0, row: d.row, reason: d.reason });
+      input.onDecision?.(d, this.level);
+      for (const step of d.steps) {
+        const out = await this.apply(step, d);
+        if (out) return out;
+      }
+    }
+    const bound: OperationOutcome = {
+      result: 'failed',
+      reason: 'the fencing core did not conclude (decision bound reached)',
+      steps,
+      duration_ms: clock.mono() - this.t0,
+    };
+    if (this.answer) bound.answer = this.answer;
+    return bound;
+  }
+
+  private snapshot(): Snapshot {
+    const { input } = this;
+    return Object.freeze({
+      action: input.action,
+      phase: this.phase,
+      level: this.level,
+      levels: input.levels.length,
+      plugs: Object.freeze(this.plugs.map((p) => Object.freeze({ ...p }))),
+      readDone: this.readDone,
+      deadlinePassed: this.deadline !== undefined && this.clock.mono() >= this.deadline,
+      offVerified: this.offVerified,
+      cancelled: input.cancel?.aborted ?? false,
+      rebootPowerOn: input.rebootPowerOn ?? 'after-answer',
+    });
+  }
+
+  /** Carries out one step of a decision; a finish step gives the outcome. */
+  private async apply(step: Decision['steps'][number], d: Decision): Promise<OperationOutcome | undefined> {
+    const { input, clock } = this;
+    switch (step.do) {
+      case 'read':
+        await this.readAll();
+        break;
+      case 'poll':
+        await this.wait(input.timing.pollIntervalMs);
+        if (!(this.offVerified && input.cancel?.aborted)) await this.readAll();
+        break;
+      case 'off':
+      case 'on':
+        await this.sendAll(step.plugs, step.do);
+        break;
+      case 'wait-boot':
+        await this.wait(Math.max(0, (this.deadline ?? 0) - clock.mono()));
+        break;
+      case 'answer':
+        this.giveAnswer(step, d);
+        break;
+      case 'phase':
+        this.enterPhase(step.phase);
+        break;
+      case 'next-level':
+        this.level++;
+        this.phase = 'read';
+        this.readDone = false;
+        this.deadline = undefined;
+        this.plugs = initPlugs(input.levels[this.level]);
+        break;
+      case 'finish':
+        return this.finish(step, d);
+    }
+    return undefined;
+  }
+
+  private giveAnswer(step: Extract<Decision['steps'][number], { do: 'answer' }>, d: Decision): void {
+    const a: OperationOutcome = {
+      result: step.result,
+      power: step.power,
+      level: this.level + 1,
+      verified_by: `read off: ${this.verifiedList()}`,
+      reason: d.reason,
+      steps: [...this.steps],
+      duration_ms: this.clock.mono() - this.t0,
+    };
+    if (step.note) a.note = step.note;
+    this.answer = a;
+    this.offVerified = true;
+    this.input.onAnswer?.(a);
+  }
+
+  private enterPhase(phase: Phase): void {
+    const { input, clock } = this;
+    this.phase = phase;
+    this.readDone = false;
+    this.plugs = this.plugs.map((p) => ({ ...p, sendError: undefined }));
+    if (phase === 'boot-wait') {
+      this.deadline = clock.mono() + input.timing.bootDelayMs;
+    } else if (phase === 'verify-off' || phase === 'verify-on') {
+      this.deadline = clock.mono() + input.timing.powerTimeoutMs;
+    } else {
+      this.deadline = undefined;
+    }
+    input.onPhase?.(phase, this.deadline);
+  }
+
+  private finish(step: Extract<Decision['steps'][number], { do: 'finish' }>, d: Decision): OperationOutcome {
+    const { answer } = this;
+    const list = this.verifiedList();
+    const verified = !step.verified
+      ? undefined
+      : answer
+        ? `read on again: ${list}`
+        : `read ${step.power ?? 'state'}: ${list}`;
+    const out: OperationOutcome = {
+      result: step.result,
+      reason: d.reason,
+      steps: this.steps,
+      duration_ms: this.clock.mono() - this.t0,
+    };
+    if (step.power) out.power = step.power;
+    if (step.result === 'success' || step.verified) out.level = this.level + 1;
+    if (verified) out.verified_by = verified;
+    if (step.note) out.note = step.note;
+    if (answer) out.answer = answer;
+    return out;
+  }
+
   /** Sleeps, cut short by a cancel (the next decision sees it). */
-  const wait = (ms: number): Promise<void> => {
-    const sig = input.cancel;
+  private wait(ms: number): Promise<void> {
+    const { clock } = this;
+    const sig = this.input.cancel;
     if (!sig) return clock.sleep(ms);
     if (sig.aborted) return Promise.resolve();
     return new Promise<void>((resolve) => {
@@ -125,11 +265,16 @@ export async function runOperation(input: RunInput): Promise<OperationOutcome> {
       sig.addEventListener('abort', done);
       void clock.sleep(ms).then(done);
     });
-  };
-  const verifiedList = () =>
-    plugs.map((p) => `${p.device}/${p.plug} (${input.drivers.get(p.device)?.family ?? '?'})`).join(', ');
+  }
 
-  const call = async <T>(ref: PlugRef, what: (d: PowerDriver, s: AbortSignal) => Promise<T>): Promise<T> => {
+  private verifiedList(): string {
+    return this.plugs
+      .map((p) => `${p.device}/${p.plug} (${this.input.drivers.get(p.device)?.family ?? '?'})`)
+      .join(', ');
+  }
+
+  private async call<T>(ref: PlugRef, what: (d: PowerDriver, s: AbortSignal) => Promise<T>): Promise<T> {
+    const { input } = this;
     const drv = input.drivers.get(ref.device);
     if (!drv) throw new DriverError('config', ref.device, 'device is not available (its driver did not start)');
     const ac = new AbortController();
@@ -145,16 +290,16 @@ export async function runOperation(input: RunInput): Promise<OperationOutcome> {
     } finally {
       clearTimeout(timer);
     }
-  };
+  }
 
-  const readAll = async () => {
-    const levelDef = input.levels[level];
+  private async readAll(): Promise<void> {
+    const levelDef = this.input.levels[this.level];
     if (!levelDef) return;
-    plugs = await Promise.all(
-      plugs.map(async (p, i) => {
+    this.plugs = await Promise.all(
+      this.plugs.map(async (p, i) => {
         const ref = levelDef.plugs[i] as PlugRef;
         try {
-          const state = await call(ref, (d, s) => d.status(ref.plug, s));
+          const state = await this.call(ref, (d, s) => d.status(ref.plug, s));
           if (state !== 'on' && state !== 'off')
             throw new DriverError('protocol', ref.device, `unexpected state ${String(state)}`);
           return { ...p, state, readError: undefined };
@@ -163,17 +308,17 @@ export async function runOperation(input: RunInput): Promise<OperationOutcome> {
         }
       }),
     );
-    readDone = true;
-  };
+    this.readDone = true;
+  }
 
-  const sendAll = async (which: number[], verb: 'off' | 'on') => {
-    const levelDef = input.levels[level];
+  private async sendAll(which: number[], verb: 'off' | 'on'): Promise<void> {
+    const levelDef = this.input.levels[this.level];
     if (!levelDef) return;
     const errors = await Promise.all(
       which.map(async (i) => {
         const ref = levelDef.plugs[i] as PlugRef;
         try {
-          await call(ref, (d, s) => (verb === 'off' ? d.off(ref.plug, s) : d.on(ref.plug, s)));
+          await this.call(ref, (d, s) => (verb === 'off' ? d.off(ref.plug, s) : d.on(ref.plug, s)));
           return [i, undefined] as const;
         } catch (e) {
           return [i, errorKind(e)] as const;
@@ -181,110 +326,10 @@ export async function runOperation(input: RunInput): Promise<OperationOutcome> {
       }),
     );
     for (const [i, kind] of errors) {
-      const p = plugs[i];
-      if (p) plugs[i] = { ...p, sendError: kind };
-    }
-  };
-
-  for (let n = 0; n < MAX_DECISIONS; n++) {
-    const snap: Snapshot = Object.freeze({
-      action: input.action,
-      phase,
-      level,
-      levels: input.levels.length,
-      plugs: Object.freeze(plugs.map((p) => Object.freeze({ ...p }))),
-      readDone,
-      deadlinePassed: deadline !== undefined && clock.mono() >= deadline,
-      offVerified,
-      cancelled: input.cancel?.aborted ?? false,
-      rebootPowerOn: input.rebootPowerOn ?? 'after-answer',
-    });
-    const d = decide(snap);
-    steps.push({ t_ms: clock.mono() - t0, row: d.row, reason: d.reason });
-    input.onDecision?.(d, level);
-    for (const step of d.steps) {
-      switch (step.do) {
-        case 'read':
-          await readAll();
-          break;
-        case 'poll':
-          await wait(input.timing.pollIntervalMs);
-          if (!(offVerified && input.cancel?.aborted)) await readAll();
-          break;
-        case 'off':
-        case 'on':
-          await sendAll(step.plugs, step.do);
-          break;
-        case 'wait-boot':
-          await wait(Math.max(0, (deadline ?? 0) - clock.mono()));
-          break;
-        case 'answer': {
-          const a: OperationOutcome = {
-            result: step.result,
-            power: step.power,
-            level: level + 1,
-            verified_by: `read off: ${verifiedList()}`,
-            reason: d.reason,
-            steps: [...steps],
-            duration_ms: clock.mono() - t0,
-          };
-          if (step.note) a.note = step.note;
-          answer = a;
-          offVerified = true;
-          input.onAnswer?.(a);
-          break;
-        }
-        case 'phase':
-          phase = step.phase;
-          readDone = false;
-          plugs = plugs.map((p) => ({ ...p, sendError: undefined }));
-          if (phase === 'boot-wait') {
-            deadline = clock.mono() + input.timing.bootDelayMs;
-          } else if (phase === 'verify-off' || phase === 'verify-on') {
-            deadline = clock.mono() + input.timing.powerTimeoutMs;
-          } else {
-            deadline = undefined;
-          }
-          input.onPhase?.(phase, deadline);
-          break;
-        case 'next-level':
-          level++;
-          phase = 'read';
-          readDone = false;
-          deadline = undefined;
-          plugs = initPlugs(input.levels[level]);
-          break;
-        case 'finish': {
-          const list = verifiedList();
-          const verified = !step.verified
-            ? undefined
-            : answer
-              ? `read on again: ${list}`
-              : `read ${step.power ?? 'state'}: ${list}`;
-          const out: OperationOutcome = {
-            result: step.result,
-            reason: d.reason,
-            steps,
-            duration_ms: clock.mono() - t0,
-          };
-          if (step.power) out.power = step.power;
-          if (step.result === 'success' || step.verified) out.level = level + 1;
-          if (verified) out.verified_by = verified;
-          if (step.note) out.note = step.note;
-          if (answer) out.answer = answer;
-          return out;
-        }
-      }
+      const p = this.plugs[i];
+      if (p) this.plugs[i] = { ...p, sendError: kind };
     }
   }
-  const bound: OperationOutcome = {
-    result: 'failed',
-    reason: 'the fencing core did not conclude (decision bound reached)',
-    steps,
-    duration_ms: clock.mono() - t0,
-  };
-  if (answer) bound.answer = answer;
-  return bound;
 }
 
 function initPlugs(def: LevelDef | undefined): PlugView[] {

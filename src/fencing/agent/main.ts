@@ -563,31 +563,8 @@ async function run(o: Opts, out: (s: string) => void, log: (s: string) => void):
     log(`Delay ${delay} second(s) before logging in to the fence device`);
     await new Promise((r) => setTimeout(r, delay * 1000));
   }
-  if (v.action === 'list' || v.action === 'list-status') {
-    const r = await call(v, key, 'GET', '/v1/targets', undefined, o, underFencer);
-    if (r.status !== 200) throw refusal(r);
-    const targets = (r.body.targets as string[]) ?? [];
-    for (const t of targets) {
-      if (v.action === 'list') out(`${t},${t}\n`);
-      else {
-        const s = await call(v, key, 'POST', '/v1/fence', { target: t, action: 'status' }, o, underFencer);
-        const st =
-          s.status === 200 && s.body.result === 'success' ? String(s.body.power ?? 'unknown').toUpperCase() : 'UNKNOWN';
-        out(`${t},${t},${st}\n`);
-      }
-    }
-    return 0;
-  }
-  if (v.action === 'monitor') {
-    const r = await call(v, key, 'GET', '/v1/health', undefined, o, underFencer);
-    if (r.status !== 200) throw refusal(r);
-    const targets = (r.body.targets ?? {}) as Record<string, boolean>;
-    const unusable = Object.entries(targets)
-      .filter(([, ok]) => !ok)
-      .map(([t]) => t);
-    if (unusable.length) throw new Fail(`the box has no usable fencing level for ${unusable.join(', ')}`);
-    return 0;
-  }
+  if (v.action === 'list' || v.action === 'list-status') return listTargets(v, key, o, underFencer, out);
+  if (v.action === 'monitor') return monitor(v, key, o, underFencer);
   // retry_on as fence-agents: an "on" is tried 1 + retry_on times while the box answers failed
   const attempts = v.action === 'on' ? 1 + Number(o.retry_on ?? 1) : 1;
   let r = await call(v, key, 'POST', '/v1/fence', { target: v.plug, action: v.action }, o, underFencer);
@@ -603,6 +580,46 @@ async function run(o: Opts, out: (s: string) => void, log: (s: string) => void):
   if (truthy(o.verbose)) log(`box: ${JSON.stringify(b)}`);
   if (b.result !== 'success')
     throw new Fail(`${v.action} of ${v.plug} failed on the box: ${String(b.reason ?? b.result)}`);
+  return answer(v, b, o, out, log);
+}
+
+/** list / list-status: the box's targets (with their power for list-status). */
+async function listTargets(
+  v: Validated,
+  key: Buffer,
+  o: Opts,
+  underFencer: boolean,
+  out: (s: string) => void,
+): Promise<number> {
+  const r = await call(v, key, 'GET', '/v1/targets', undefined, o, underFencer);
+  if (r.status !== 200) throw refusal(r);
+  const targets = (r.body.targets as string[]) ?? [];
+  for (const t of targets) {
+    if (v.action === 'list') out(`${t},${t}\n`);
+    else {
+      const s = await call(v, key, 'POST', '/v1/fence', { target: t, action: 'status' }, o, underFencer);
+      const st =
+        s.status === 200 && s.body.result === 'success' ? String(s.body.power ?? 'unknown').toUpperCase() : 'UNKNOWN';
+      out(`${t},${t},${st}\n`);
+    }
+  }
+  return 0;
+}
+
+/** monitor: fails when the box has no usable fencing level for some target. */
+async function monitor(v: Validated, key: Buffer, o: Opts, underFencer: boolean): Promise<number> {
+  const r = await call(v, key, 'GET', '/v1/health', undefined, o, underFencer);
+  if (r.status !== 200) throw refusal(r);
+  const targets = (r.body.targets ?? {}) as Record<string, boolean>;
+  const unusable = Object.entries(targets)
+    .filter(([, ok]) => !ok)
+    .map(([t]) => t);
+  if (unusable.length) throw new Fail(`the box has no usable fencing level for ${unusable.join(', ')}`);
+  return 0;
+}
+
+/** The fence-agents answer (text and exit code) for a successful status, off, on or reboot. */
+function answer(v: Validated, b: Reply['body'], o: Opts, out: (s: string) => void, log: (s: string) => void): number {
   switch (v.action) {
     case 'status':
       if (b.power === 'off') {

@@ -45,6 +45,7 @@ import {
   PayloadType,
   Privilege,
   type PrivilegeName,
+  type RakpInputs,
   rakp2AuthCode,
   rakp3AuthCode,
   rakp4Icv,
@@ -52,7 +53,7 @@ import {
   type V2Keys,
   verifyIntegrity,
 } from './codec.js';
-import type { Link } from './transport.js';
+import type { ExchangeOptions, Link } from './transport.js';
 
 export interface SessionParams {
   device: string;
@@ -240,12 +241,19 @@ class RmcppSession implements IpmiSession {
   }
 
   async establish(signal?: AbortSignal): Promise<void> {
-    const { link, p, suite, tag, consoleSid } = this;
-    const x = { tries: p.retries + 1, timeoutMs: p.requestTimeoutMs, signal };
+    const { p } = this;
+    const x: ExchangeOptions = { tries: p.retries + 1, timeoutMs: p.requestTimeoutMs, signal };
     const username = Buffer.from(p.username, 'utf8');
     if (username.length > 16) fail('config', p, `user name "${p.username}" is longer than 16 bytes`);
     if (p.password.length > 20) fail('config', p, 'the password is longer than 20 bytes (IPMI 2.0 limit)');
+    this.bmcSid = await this.openSessionExchange(x);
+    const inputs = await this.rakp12(x, username);
+    await this.rakp34(x, inputs);
+  }
 
+  /** Open Session: proposes exactly the configured suite; answers the BMC's session ID. */
+  private async openSessionExchange(x: ExchangeOptions): Promise<number> {
+    const { link, p, suite, tag, consoleSid } = this;
     // Open Session: propose exactly the configured suite.
     const open = encodeOpenSessionRequest({ tag, privilege: 0, consoleSid, suite });
     const osr = await link.exchange(
@@ -280,8 +288,12 @@ class RmcppSession implements IpmiSession {
       );
     }
     if (osr.bmcSid === 0) fail('protocol', p, 'Open Session Response carries BMC session ID 0');
-    this.bmcSid = osr.bmcSid;
+    return osr.bmcSid;
+  }
 
+  /** RAKP 1 / 2: the BMC proves it knows the password (when the suite authenticates). */
+  private async rakp12(x: ExchangeOptions, username: Buffer): Promise<RakpInputs> {
+    const { link, p, suite, tag, consoleSid } = this;
     // RAKP 1 / 2
     const rm = randomBytes(16);
     const role = 0x10 | Privilege[p.privilege]; // name-only lookup, like ipmitool
@@ -303,14 +315,19 @@ class RmcppSession implements IpmiSession {
       const what = r2.status === 0x0d ? `unknown user "${p.username}"` : `RAKP 2 ${describeRmcppStatus(r2.status)}`;
       fail(classifyRmcppStatus(r2.status), p, `${what} (RAKP 2 status 0x${hex2(r2.status)})`);
     }
-    const inputs = { consoleSid, bmcSid: this.bmcSid, rm, rc: r2.rc, guid: r2.guid, role, username };
+    const inputs: RakpInputs = { consoleSid, bmcSid: this.bmcSid, rm, rc: r2.rc, guid: r2.guid, role, username };
     if (suite.authHash) {
       const want = rakp2AuthCode(suite.authHash, p.password, inputs);
       if (!constantTimeEqual(want, r2.authCode)) {
         fail('auth', p, `wrong password for user "${p.username}" (the BMC's RAKP 2 HMAC does not match our password)`);
       }
     }
+    return inputs;
+  }
 
+  /** RAKP 3 / 4: we prove it, the BMC confirms; the session keys are derived. */
+  private async rakp34(x: ExchangeOptions, inputs: RakpInputs): Promise<void> {
+    const { link, p, suite, tag, consoleSid } = this;
     // RAKP 3 / 4
     const rakp3 = encodeRakp3({
       tag,
@@ -421,17 +438,30 @@ async function closeQuietly(s: IpmiSession, sid: number, p: SessionParams, signa
 // ---------------------------------------------------------------------------------------------
 // IPMI 1.5 (MD5)
 
+/** The requester sequence number of Get Session Challenge; Activate Session takes the next one. */
+const V15_CHALLENGE_SEQ = 10;
+
 async function openV15(link: Link, p: SessionParams, signal?: AbortSignal): Promise<IpmiSession> {
-  const x = { tries: p.retries + 1, timeoutMs: p.requestTimeoutMs, signal };
+  const x: ExchangeOptions = { tries: p.retries + 1, timeoutMs: p.requestTimeoutMs, signal };
   const username = Buffer.from(p.username, 'utf8');
   if (username.length > 16) fail('config', p, `user name "${p.username}" is longer than 16 bytes`);
   if (p.password.length > 16) fail('config', p, 'the password is longer than 16 bytes (IPMI 1.5 limit)');
   const u16 = Buffer.alloc(16);
   username.copy(u16);
+  const { tempSid, challenge } = await v15Challenge(link, p, u16, x);
+  const { sid, outSeq, rqSeq } = await v15Activate(link, p, tempSid, challenge, x);
+  return v15Session(link, p, sid, outSeq, rqSeq);
+}
 
+/** Get Session Challenge (session-less): the temporary session ID and the challenge. */
+async function v15Challenge(
+  link: Link,
+  p: SessionParams,
+  u16: Buffer,
+  x: ExchangeOptions,
+): Promise<{ tempSid: number; challenge: Buffer }> {
   // Get Session Challenge (session-less)
-  let rqSeq = 10;
-  const chSeq = rqSeq;
+  const chSeq = V15_CHALLENGE_SEQ;
   const chMsg = encodeRequest({
     netFn: NetFn.app,
     cmd: Cmd.getSessionChallenge,
@@ -455,10 +485,19 @@ async function openV15(link: Link, p: SessionParams, signal?: AbortSignal): Prom
     fail('protocol', p, `Get Session Challenge reply too short (${ch.data.length} bytes, need 20)`);
   const tempSid = ch.data.readUInt32LE(0);
   const challenge = ch.data.subarray(4, 20);
+  return { tempSid, challenge };
+}
 
+/** Activate Session (authenticated with the temporary session ID, seq 0): the session ID and first outbound seq. */
+async function v15Activate(
+  link: Link,
+  p: SessionParams,
+  tempSid: number,
+  challenge: Buffer,
+  x: ExchangeOptions,
+): Promise<{ sid: number; outSeq: number; rqSeq: number }> {
   // Activate Session (authenticated with the temporary session ID, seq 0)
-  rqSeq = nextRqSeq(rqSeq);
-  const acSeq = rqSeq;
+  const acSeq = nextRqSeq(V15_CHALLENGE_SEQ);
   const initOut = nonZeroRandom32(); // what the BMC will number its packets from
   const acData = Buffer.alloc(22);
   acData[0] = AUTH_TYPE_MD5;
@@ -500,9 +539,15 @@ async function openV15(link: Link, p: SessionParams, signal?: AbortSignal): Prom
   if (ac.cc !== 0) fail('refused', p, `Activate Session: ${describeCompletionCode(ac.cc)}`);
   if (ac.data.length < 10) fail('protocol', p, `Activate Session reply too short (${ac.data.length} bytes)`);
   const sid = ac.data.readUInt32LE(1);
-  let outSeq = ac.data.readUInt32LE(5);
+  const outSeq = ac.data.readUInt32LE(5);
+  return { sid, outSeq, rqSeq: acSeq };
+}
+
+/** The activated IPMI 1.5 session: MD5-authenticated requests, replays dropped. */
+function v15Session(link: Link, p: SessionParams, sid: number, firstOutSeq: number, rqSeq: number): IpmiSession {
   const seen = new Set<number>();
   let seq = rqSeq;
+  let outSeq = firstOutSeq;
 
   const session: IpmiSession = {
     protocol: 'ipmi15-md5',

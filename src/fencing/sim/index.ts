@@ -65,6 +65,31 @@ export interface SimDriver extends PowerDriver {
   requests(): readonly string[];
 }
 
+/** The simulated link's latency, cut short (rejected) by the caller's deadline. */
+function latency(device: string, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal.aborted) return reject(new DriverError('timeout', device, 'request aborted'));
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new DriverError('timeout', device, 'no answer before the deadline'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** An unreachable device never answers: rejects at the caller's deadline. */
+function neverAnswer(device: string, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((_, reject) => {
+    const onAbort = () => reject(new DriverError('timeout', device, 'no answer (simulated unreachable device)'));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 export function createSimDriver(cfg: SimDeviceConfig): SimDriver {
   const device = cfg.name;
   const power = new Map<string, PowerState>(cfg.plugs.map((p) => [p, cfg.initial]));
@@ -74,20 +99,6 @@ export function createSimDriver(cfg: SimDeviceConfig): SimDriver {
   let fault: SimFault = cfg.fault;
   let reads = 0;
   let closed = false;
-
-  const wait = (signal: AbortSignal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal.aborted) return reject(new DriverError('timeout', device, 'request aborted'));
-      const t = setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, cfg.latency_ms);
-      const onAbort = () => {
-        clearTimeout(t);
-        reject(new DriverError('timeout', device, 'no answer before the deadline'));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
 
   const set = (plug: string, state: PowerState) => {
     if (power.get(plug) === state) return;
@@ -99,14 +110,9 @@ export function createSimDriver(cfg: SimDeviceConfig): SimDriver {
     reqs.push(plug === undefined ? what : `${what} ${plug}`);
     if (closed) throw new DriverError('io', device, 'driver closed');
     if (fault === 'unreachable') {
-      // an unreachable device never answers: wait for the caller's deadline
-      await new Promise<void>((_, reject) => {
-        const onAbort = () => reject(new DriverError('timeout', device, 'no answer (simulated unreachable device)'));
-        if (signal.aborted) onAbort();
-        else signal.addEventListener('abort', onAbort, { once: true });
-      });
+      await neverAnswer(device, signal);
     }
-    await wait(signal);
+    await latency(device, cfg.latency_ms, signal);
     if (plug !== undefined && !power.has(plug)) throw new DriverError('no-such-plug', device, `no plug "${plug}"`);
   };
 

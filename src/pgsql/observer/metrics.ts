@@ -24,20 +24,22 @@ export interface ObserverLimits {
   nodes: readonly string[];
 }
 
-export function registerObserverMetrics(
-  registry: Registry,
-  get: () => RackSnapshot | undefined,
-  limits?: ObserverLimits,
-): ObserverMetrics {
-  const names: string[] = [];
-  const gauge = (
-    name: string,
-    help: string,
-    labelNames: string[],
-    fill: (g: Gauge<string>, s: RackSnapshot) => void,
-  ) => {
+type Fill = (g: Gauge<string>, s: RackSnapshot) => void;
+type NodeValue = (n: RackSnapshot['nodes'][number]) => number | null | undefined;
+
+/** Makes the gauges of one registry and remembers their names (for remove()). */
+interface GaugeMaker {
+  gauge(name: string, help: string, labelNames: string[], fill: Fill): void;
+  /** rackwitness_pgsql_<suffix>{node}: one series per node with a finite value. */
+  perNode(suffix: string, help: string, value: NodeValue): void;
+  /** A fixed value (a configured limit). */
+  fixed(name: string, help: string, v: number): void;
+}
+
+function gaugeMaker(registry: Registry, get: () => RackSnapshot | undefined, names: string[]): GaugeMaker {
+  const gauge = (name: string, help: string, labelNames: string[], fill: Fill) => {
     names.push(name);
-    return new Gauge({
+    new Gauge({
       name,
       help,
       labelNames,
@@ -49,18 +51,53 @@ export function registerObserverMetrics(
       },
     });
   };
-  const perNode = (
-    suffix: string,
-    help: string,
-    value: (n: RackSnapshot['nodes'][number]) => number | null | undefined,
-  ) =>
-    gauge(`rackwitness_pgsql_${suffix}`, help, ['node'], (g, s) => {
-      for (const n of s.nodes) {
-        const v = value(n);
-        if (v !== null && v !== undefined && Number.isFinite(v)) g.set({ node: n.name }, v);
-      }
-    });
+  return {
+    gauge,
+    perNode: (suffix, help, value) =>
+      gauge(`rackwitness_pgsql_${suffix}`, help, ['node'], (g, s) => {
+        for (const n of s.nodes) {
+          const v = value(n);
+          if (v !== null && v !== undefined && Number.isFinite(v)) g.set({ node: n.name }, v);
+        }
+      }),
+    fixed: (name, help, v) => {
+      names.push(name);
+      new Gauge({ name, help, registers: [registry] }).set(v);
+    },
+  };
+}
 
+export function registerObserverMetrics(
+  registry: Registry,
+  get: () => RackSnapshot | undefined,
+  limits?: ObserverLimits,
+): ObserverMetrics {
+  const names: string[] = [];
+  const m = gaugeMaker(registry, get, names);
+  nodeGauges(m);
+  rackGauges(m);
+  if (limits) limitGauges(m, limits);
+  statusGauges(m);
+  names.push('rackwitness_pgsql_polls_total');
+  const polls = new Counter({
+    name: 'rackwitness_pgsql_polls_total',
+    help: 'Observation polls per node and outcome.',
+    labelNames: ['node', 'result'],
+    registers: [registry],
+  });
+  for (const node of limits?.nodes ?? []) for (const result of ['ok', 'error']) polls.inc({ node, result }, 0);
+  return {
+    polled(node, ok) {
+      polls.inc({ node, result: ok ? 'ok' : 'error' });
+    },
+    remove() {
+      for (const n of names) registry.removeSingleMetric(n);
+    },
+  };
+}
+
+/** Per node: role, replication, lag, position, score, checkpoint, poll. */
+function nodeGauges({ gauge, perNode }: GaugeMaker): void {
   perNode('up', '1 when the observation query succeeded on the node at the last poll.', (n) =>
     n.role === 'primary' || n.role === 'standby' ? 1 : 0,
   );
@@ -113,6 +150,10 @@ export function registerObserverMetrics(
     n.pollMs === null ? null : n.pollMs / 1000,
   );
   perNode('consecutive_failures', 'Failed polls of the node in a row.', (n) => n.failures);
+}
+
+/** Slots, writable primaries and failover targets. */
+function rackGauges({ gauge }: GaugeMaker): void {
   gauge(
     'rackwitness_pgsql_slot_retained_bytes',
     'WAL retained on the node by a replication slot (node position minus restart_lsn).',
@@ -144,22 +185,24 @@ export function registerObserverMetrics(
               .length,
       ),
   );
-  if (limits) {
-    const fixed = (name: string, help: string, v: number) => {
-      names.push(name);
-      new Gauge({ name, help, registers: [registry] }).set(v);
-    };
-    fixed(
-      'rackwitness_pgsql_maxlag_bytes',
-      'Configured pgsql.maxlag_bytes: WAL lag beyond which a standby loses its promotion score (0 = no limit).',
-      limits.maxlagBytes,
-    );
-    fixed(
-      'rackwitness_pgsql_maxlag_seconds',
-      'Configured pgsql.maxlag_s: replay lag beyond which a switchover is reported unsafe (0 = no limit).',
-      limits.maxlagSeconds,
-    );
-  }
+}
+
+/** The configured thresholds, for alert rules. */
+function limitGauges({ fixed }: GaugeMaker, limits: ObserverLimits): void {
+  fixed(
+    'rackwitness_pgsql_maxlag_bytes',
+    'Configured pgsql.maxlag_bytes: WAL lag beyond which a standby loses its promotion score (0 = no limit).',
+    limits.maxlagBytes,
+  );
+  fixed(
+    'rackwitness_pgsql_maxlag_seconds',
+    'Configured pgsql.maxlag_s: replay lag beyond which a switchover is reported unsafe (0 = no limit).',
+    limits.maxlagSeconds,
+  );
+}
+
+/** Whether the rack is healthy, when it was polled, whether it is the demo's simulation. */
+function statusGauges({ gauge }: GaugeMaker): void {
   gauge(
     'rackwitness_pgsql_rack_ok',
     '1 when the rack is healthy: one primary, a streaming standby within maxlag.',
@@ -175,22 +218,6 @@ export function registerObserverMetrics(
     [],
     (g, s) => g.set(s.source === 'simulated' ? 1 : 0),
   );
-  names.push('rackwitness_pgsql_polls_total');
-  const polls = new Counter({
-    name: 'rackwitness_pgsql_polls_total',
-    help: 'Observation polls per node and outcome.',
-    labelNames: ['node', 'result'],
-    registers: [registry],
-  });
-  for (const node of limits?.nodes ?? []) for (const result of ['ok', 'error']) polls.inc({ node, result }, 0);
-  return {
-    polled(node, ok) {
-      polls.inc({ node, result: ok ? 'ok' : 'error' });
-    },
-    remove() {
-      for (const n of names) registry.removeSingleMetric(n);
-    },
-  };
 }
 
 function lsnNumber(text: string): number | null {

@@ -157,118 +157,153 @@ export async function startRealRack(opts: RealRackOptions = {}): Promise<RealRac
     if (!x) throw new Error(`no rack node named ${n}`);
     return x;
   };
-  const sql = async (n: string, text: string) => {
-    const c = new pg.Client({
-      host: '127.0.0.1',
-      port: byName(n).port,
-      user: 'postgres',
-      database: 'postgres',
-      connectionTimeoutMillis: 5000,
-    });
-    c.on('error', () => {});
-    await c.connect();
-    try {
-      return await c.query(text);
-    } finally {
-      await c.end().catch(() => {});
-    }
-  };
+  const sql = async (n: string, text: string) => superuserQuery(byName(n).port, text);
   const postmasterPid = (n: string) => {
-    try {
-      const pid = Number(readFileSync(join(byName(n).dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-      return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-    } catch {
-      return undefined;
-    }
+    const x = nodes.find((m) => m.name === n);
+    return x ? postmasterPidOf(x.dataDir) : undefined;
   };
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const stop = async (immediate = false) => {
-    const pids = nodes.map((n) => postmasterPid(n.name)).filter((p): p is number => p !== undefined);
-    await Promise.all(
-      nodes.map(async (n) => {
-        if (!existsSync(join(n.dataDir, 'postmaster.pid'))) return;
-        await run(
-          'pg_ctl',
-          ['-D', n.dataDir, '-m', immediate ? 'immediate' : 'fast', '-w', '-t', '20', 'stop'],
-          30_000,
-        ).catch(() => {});
-      }),
-    );
-    // pg_ctl returns when postmaster.pid is gone; the process itself may take a moment longer
-    const end = performance.now() + 5000;
-    while (pids.some(alive) && performance.now() < end) await new Promise((r) => setTimeout(r, 20));
-    for (const pid of pids.filter(alive)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const stop = (immediate = false) => stopRack(dir, nodes, run, immediate);
   const rack: RealRack = { dir, host: '127.0.0.1', nodes, run, sql, node: byName, postmasterPid, stop };
   try {
-    await run('initdb', [
-      '-D',
-      a.dataDir,
-      '-U',
-      'postgres',
-      '--auth=trust',
-      '--no-instructions',
-      '-E',
-      'UTF8',
-      '--locale=C',
-      '-N',
-    ]);
-    write(join(a.dataDir, 'postgresql.conf'), COMMON_CONF(dir, [nameA, nameB], opts.synchronous ?? false), true);
-    write(join(a.dataDir, 'node.conf'), nodeConf(a, b));
-    await run('pg_ctl', ['-D', a.dataDir, '-l', a.logFile, '-w', '-t', '30', 'start']);
-    await sql(
-      nameA,
-      `CREATE ROLE ${MONITOR_ROLE} LOGIN IN ROLE pg_monitor; SELECT pg_create_physical_replication_slot('${slotName(nameB)}')`,
-    );
-    await run('pg_basebackup', [
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(a.port),
-      '-U',
-      'postgres',
-      '-D',
-      b.dataDir,
-      '-X',
-      'stream',
-      '-S',
-      slotName(nameB),
-      '-c',
-      'fast',
-    ]);
-    write(join(b.dataDir, 'postgresql.auto.conf'), '');
-    write(join(b.dataDir, 'standby.signal'), '');
-    write(join(b.dataDir, 'node.conf'), nodeConf(b, a));
-    await run('pg_ctl', ['-D', b.dataDir, '-l', b.logFile, '-w', '-t', '30', 'start']);
-    // slot for node A on B so that A can follow B after a switchover (reserved once used)
-    await sql(nameB, `SELECT pg_create_physical_replication_slot('${slotName(nameA)}')`);
-    const deadline = performance.now() + 20_000;
-    for (;;) {
-      const r = await sql(
-        nameA,
-        `SELECT count(*)::int AS n FROM pg_stat_replication WHERE application_name = '${nameB}' AND state = 'streaming'`,
-      );
-      if (r.rows[0]?.n === 1) break;
-      if (performance.now() > deadline) throw new Error(`${nameB} did not start streaming from ${nameA} within 20 s`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await buildPair({ run, sql, write, dir, a, b, synchronous: opts.synchronous ?? false });
     return rack;
   } catch (e) {
     await stop(true);
     throw e;
+  }
+}
+
+/** One SQL statement as the superuser on the instance at 127.0.0.1:port. */
+async function superuserQuery(port: number, text: string): Promise<pg.QueryResult> {
+  const c = new pg.Client({
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    database: 'postgres',
+    connectionTimeoutMillis: 5000,
+  });
+  c.on('error', () => {});
+  await c.connect();
+  try {
+    return await c.query(text);
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+/** Postmaster pid of an instance, from postmaster.pid (undefined when absent). */
+function postmasterPidOf(dataDir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stops both instances (fast, or immediate), waits for (or kills) their postmasters, removes the directory. */
+async function stopRack(
+  dir: string,
+  nodes: readonly RealRackNode[],
+  run: RealRack['run'],
+  immediate: boolean,
+): Promise<void> {
+  const pids = nodes.map((n) => postmasterPidOf(n.dataDir)).filter((p): p is number => p !== undefined);
+  await Promise.all(
+    nodes.map(async (n) => {
+      if (!existsSync(join(n.dataDir, 'postmaster.pid'))) return;
+      await run(
+        'pg_ctl',
+        ['-D', n.dataDir, '-m', immediate ? 'immediate' : 'fast', '-w', '-t', '20', 'stop'],
+        30_000,
+      ).catch(() => {});
+    }),
+  );
+  // pg_ctl returns when postmaster.pid is gone; the process itself may take a moment longer
+  const end = performance.now() + 5000;
+  while (pids.some(alive) && performance.now() < end) await new Promise((r) => setTimeout(r, 20));
+  for (const pid of pids.filter(alive)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+interface PairSetup {
+  run: RealRack['run'];
+  sql: RealRack['sql'];
+  write: (file: string, text: string, append?: boolean) => void;
+  dir: string;
+  a: RealRackNode;
+  b: RealRackNode;
+  synchronous: boolean;
+}
+
+/** initdb A, start it, base-backup B from it as a streaming standby on A's slot, wait until it streams. */
+async function buildPair({ run, sql, write, dir, a, b, synchronous }: PairSetup): Promise<void> {
+  const nameA = a.name;
+  const nameB = b.name;
+  await run('initdb', [
+    '-D',
+    a.dataDir,
+    '-U',
+    'postgres',
+    '--auth=trust',
+    '--no-instructions',
+    '-E',
+    'UTF8',
+    '--locale=C',
+    '-N',
+  ]);
+  write(join(a.dataDir, 'postgresql.conf'), COMMON_CONF(dir, [nameA, nameB], synchronous), true);
+  write(join(a.dataDir, 'node.conf'), nodeConf(a, b));
+  await run('pg_ctl', ['-D', a.dataDir, '-l', a.logFile, '-w', '-t', '30', 'start']);
+  await sql(
+    nameA,
+    `CREATE ROLE ${MONITOR_ROLE} LOGIN IN ROLE pg_monitor; SELECT pg_create_physical_replication_slot('${slotName(nameB)}')`,
+  );
+  await run('pg_basebackup', [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(a.port),
+    '-U',
+    'postgres',
+    '-D',
+    b.dataDir,
+    '-X',
+    'stream',
+    '-S',
+    slotName(nameB),
+    '-c',
+    'fast',
+  ]);
+  write(join(b.dataDir, 'postgresql.auto.conf'), '');
+  write(join(b.dataDir, 'standby.signal'), '');
+  write(join(b.dataDir, 'node.conf'), nodeConf(b, a));
+  await run('pg_ctl', ['-D', b.dataDir, '-l', b.logFile, '-w', '-t', '30', 'start']);
+  // slot for node A on B so that A can follow B after a switchover (reserved once used)
+  await sql(nameB, `SELECT pg_create_physical_replication_slot('${slotName(nameA)}')`);
+  const deadline = performance.now() + 20_000;
+  for (;;) {
+    const r = await sql(
+      nameA,
+      `SELECT count(*)::int AS n FROM pg_stat_replication WHERE application_name = '${nameB}' AND state = 'streaming'`,
+    );
+    if (r.rows[0]?.n === 1) break;
+    if (performance.now() > deadline) throw new Error(`${nameB} did not start streaming from ${nameA} within 20 s`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }

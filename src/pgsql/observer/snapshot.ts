@@ -114,179 +114,20 @@ function bytesText(n: number): string {
 
 export function buildSnapshot(input: BuildInput): RackSnapshot {
   const at = new Date(input.at).toISOString();
-  const prevNode = (n: string) => input.prev?.nodes.find((x) => x.name === n);
-  const appName = (n: ObservedNode) => n.applicationName ?? n.name;
-
   // pass 1: what each node says about itself
   const rowsOf = new Map<string, NodeRows>();
-  const views: NodeView[] = input.nodes.map((n) => {
-    const probe = input.probes.get(n.name);
-    const prev = prevNode(n.name);
-    const base: NodeView = {
-      name: n.name,
-      host: n.host,
-      port: n.port,
-      role: 'unknown',
-      reason: null,
-      roleSince: at,
-      versionNum: null,
-      timeline: null,
-      timelineSource: null,
-      currentLsn: null,
-      receiveLsn: null,
-      replayLsn: null,
-      position: null,
-      lagBytes: null,
-      replayLagBytes: null,
-      lagSeconds: null,
-      streaming: false,
-      syncState: null,
-      senderState: null,
-      receiverStatus: null,
-      receivedTli: null,
-      replayPaused: null,
-      slots: [],
-      checkpoint: null,
-      score: null,
-      scoreReason: null,
-      primarySlotName: null,
-      pollMs: probe ? Math.round(probe.durationMs) : null,
-      failures: 0,
-    };
-    if (!probe) {
-      base.reason = 'not polled yet';
-    } else if (!probe.ok) {
-      const c = classifyFailure(probe.error);
-      base.role = c.role;
-      base.reason = c.reason;
-      base.failures = (prev?.failures ?? 0) + 1;
-    } else {
-      const r = probe.rows;
-      rowsOf.set(n.name, r);
-      const { tl, src } = timelineOf(r);
-      const pos = positionOf(r);
-      base.role = r.inRecovery ? 'standby' : 'primary';
-      base.versionNum = r.versionNum;
-      base.timeline = tl;
-      base.timelineSource = src;
-      base.currentLsn = r.currentLsn;
-      base.receiveLsn = r.receiveLsn;
-      base.replayLsn = r.replayLsn;
-      base.position = pos === null ? null : formatLsn(pos);
-      base.receiverStatus = r.walReceiver?.status ?? null;
-      base.receivedTli = r.walReceiver?.receivedTli ?? null;
-      base.replayPaused = r.replayPaused;
-      base.primarySlotName = r.primarySlotName;
-      base.slots = r.slots.map(
-        (s): SlotView => ({
-          name: s.slotName,
-          type: s.slotType,
-          active: s.active,
-          restartLsn: s.restartLsn,
-          retainedBytes: diff(pos, parseLsn(s.restartLsn)),
-          walStatus: s.walStatus,
-        }),
-      );
-      base.checkpoint = r.checkpoint
-        ? {
-            lsn: r.checkpoint.checkpointLsn,
-            redoLsn: r.checkpoint.redoLsn,
-            timeline: r.checkpoint.timelineId,
-            at: iso(r.checkpoint.checkpointAt),
-          }
-        : null;
-      if (r.replayPaused) base.reason = 'WAL replay is paused';
-    }
-    base.roleSince = prev && prev.role === base.role ? prev.roleSince : at;
-    return base;
-  });
+  const views: NodeView[] = input.nodes.map((n) => selfView(input, n, at, rowsOf));
 
   // pass 2: relations to the primary
   const writable = views.filter((v) => v.role === 'primary').map((v) => v.name);
   const primary = writable.length === 1 ? (views.find((v) => v.name === writable[0]) as NodeView) : null;
-  for (const v of views) {
-    if (v.role === 'primary') {
-      v.lagBytes = 0;
-      v.replayLagBytes = 0;
-      v.lagSeconds = 0;
-      continue;
-    }
-    if (!primary) continue;
-    const r = rowsOf.get(v.name);
-    const pRows = rowsOf.get(primary.name) as NodeRows;
-    const cfg = input.nodes.find((n) => n.name === v.name) as ObservedNode;
-    const rep = pRows.replication.find((x) => x.applicationName === appName(cfg));
-    const pCur = parseLsn(pRows.currentLsn);
-    v.syncState = rep?.syncState ?? null;
-    v.senderState = rep?.state ?? null;
-    if (!r) {
-      // the box cannot read the standby itself: the primary's (possibly older) view is all there is
-      v.lagBytes = diff(pCur, parseLsn(rep?.flushLsn));
-      v.replayLagBytes = diff(pCur, parseLsn(rep?.replayLsn));
-      v.lagSeconds = v.replayLagBytes === 0 ? 0 : (rep?.replayLagS ?? null);
-      continue;
-    }
-    // bytes: the standby's own positions (fresh; the primary's copy of them is only as new as the
-    // standby's last status reply, up to wal_receiver_status_interval old)
-    v.lagBytes = diff(pCur, maxLsn(parseLsn(r.receiveLsn), parseLsn(r.replayLsn)) ?? parseLsn(rep?.flushLsn));
-    v.replayLagBytes = diff(pCur, parseLsn(r.replayLsn) ?? parseLsn(rep?.replayLsn));
-    // seconds: the primary's replay_lag measurement when it has one; else the standby's age of the
-    // last replayed commit (only meaningful while it has received WAL it did not replay)
-    const standbySide =
-      r.receiveLsn !== null && r.receiveLsn === r.replayLsn
-        ? 0
-        : r.lastReplayAt !== null
-          ? Math.max(0, r.serverNow - r.lastReplayAt)
-          : null;
-    v.lagSeconds = v.replayLagBytes === 0 ? 0 : (rep?.replayLagS ?? standbySide);
-    v.streaming =
-      rep?.state === 'streaming' &&
-      r.walReceiver?.status === 'streaming' &&
-      primary.timeline !== null &&
-      r.walReceiver.receivedTli === primary.timeline;
-  }
+  for (const v of views) relateToPrimary(input, v, primary, rowsOf);
 
   // scores: the primary's view, computed by the shared core exactly as the agent does
-  if (primary) {
-    const pRows = rowsOf.get(primary.name) as NodeRows;
-    const pCur = parseLsn(pRows.currentLsn);
-    if (pCur !== null) {
-      const byApp = new Map(input.nodes.map((n) => [appName(n), n.name]));
-      const scores = computeScores({
-        localNode: appName(input.nodes.find((n) => n.name === primary.name) as ObservedNode),
-        partitionNodes: input.nodes.map(appName),
-        currentLsn: pCur,
-        walSenders: pRows.replication.map((x) => ({
-          applicationName: x.applicationName,
-          state: x.state,
-          writeLsn: parseLsn(x.writeLsn),
-        })),
-        maxlag: input.maxlagBytes,
-      });
-      for (const s of scores) {
-        const v = views.find((x) => x.name === byApp.get(s.node));
-        if (v) {
-          v.score = s.score;
-          v.scoreReason = s.reason;
-        }
-      }
-    }
-  }
+  if (primary) applyScores(input, views, primary, rowsOf);
 
   // the failover candidate: timeline first, then max(receive, replay), among the running standbys
-  const positions: NodePosition[] = views
-    .filter((v) => v.role === 'standby')
-    .map((v) => {
-      const r = rowsOf.get(v.name) as NodeRows;
-      return {
-        node: v.name,
-        timeline: v.timeline,
-        receiveLsn: parseLsn(r.receiveLsn),
-        replayLsn: parseLsn(r.replayLsn),
-      };
-    });
-  const [first, ...rest] = positions;
-  const candidate = first ? electCandidate(first, rest).winner : null;
+  const candidate = failoverCandidate(views, rowsOf);
 
   const { state, summary } = judge(views, writable, primary, input.maxlagBytes, input.maxlagSeconds ?? 0);
   const snap: RackSnapshot = {
@@ -301,6 +142,183 @@ export function buildSnapshot(input: BuildInput): RackSnapshot {
     summary,
   };
   return deepFreeze(snap);
+}
+
+const appName = (n: ObservedNode) => n.applicationName ?? n.name;
+
+/** Pass 1: what one node says about itself (its rows go to rowsOf when it answered). */
+function selfView(input: BuildInput, n: ObservedNode, at: string, rowsOf: Map<string, NodeRows>): NodeView {
+  const probe = input.probes.get(n.name);
+  const prev = input.prev?.nodes.find((x) => x.name === n.name);
+  const base: NodeView = {
+    name: n.name,
+    host: n.host,
+    port: n.port,
+    role: 'unknown',
+    reason: null,
+    roleSince: at,
+    versionNum: null,
+    timeline: null,
+    timelineSource: null,
+    currentLsn: null,
+    receiveLsn: null,
+    replayLsn: null,
+    position: null,
+    lagBytes: null,
+    replayLagBytes: null,
+    lagSeconds: null,
+    streaming: false,
+    syncState: null,
+    senderState: null,
+    receiverStatus: null,
+    receivedTli: null,
+    replayPaused: null,
+    slots: [],
+    checkpoint: null,
+    score: null,
+    scoreReason: null,
+    primarySlotName: null,
+    pollMs: probe ? Math.round(probe.durationMs) : null,
+    failures: 0,
+  };
+  if (!probe) {
+    base.reason = 'not polled yet';
+  } else if (!probe.ok) {
+    const c = classifyFailure(probe.error);
+    base.role = c.role;
+    base.reason = c.reason;
+    base.failures = (prev?.failures ?? 0) + 1;
+  } else {
+    const r = probe.rows;
+    rowsOf.set(n.name, r);
+    const { tl, src } = timelineOf(r);
+    const pos = positionOf(r);
+    base.role = r.inRecovery ? 'standby' : 'primary';
+    base.versionNum = r.versionNum;
+    base.timeline = tl;
+    base.timelineSource = src;
+    base.currentLsn = r.currentLsn;
+    base.receiveLsn = r.receiveLsn;
+    base.replayLsn = r.replayLsn;
+    base.position = pos === null ? null : formatLsn(pos);
+    base.receiverStatus = r.walReceiver?.status ?? null;
+    base.receivedTli = r.walReceiver?.receivedTli ?? null;
+    base.replayPaused = r.replayPaused;
+    base.primarySlotName = r.primarySlotName;
+    base.slots = r.slots.map(
+      (s): SlotView => ({
+        name: s.slotName,
+        type: s.slotType,
+        active: s.active,
+        restartLsn: s.restartLsn,
+        retainedBytes: diff(pos, parseLsn(s.restartLsn)),
+        walStatus: s.walStatus,
+      }),
+    );
+    base.checkpoint = r.checkpoint
+      ? {
+          lsn: r.checkpoint.checkpointLsn,
+          redoLsn: r.checkpoint.redoLsn,
+          timeline: r.checkpoint.timelineId,
+          at: iso(r.checkpoint.checkpointAt),
+        }
+      : null;
+    if (r.replayPaused) base.reason = 'WAL replay is paused';
+  }
+  base.roleSince = prev && prev.role === base.role ? prev.roleSince : at;
+  return base;
+}
+
+/** Pass 2: a node's lag, sync state and streaming as seen against the one primary. */
+function relateToPrimary(
+  input: BuildInput,
+  v: NodeView,
+  primary: NodeView | null,
+  rowsOf: Map<string, NodeRows>,
+): void {
+  if (v.role === 'primary') {
+    v.lagBytes = 0;
+    v.replayLagBytes = 0;
+    v.lagSeconds = 0;
+    return;
+  }
+  if (!primary) return;
+  const r = rowsOf.get(v.name);
+  const pRows = rowsOf.get(primary.name) as NodeRows;
+  const cfg = input.nodes.find((n) => n.name === v.name) as ObservedNode;
+  const rep = pRows.replication.find((x) => x.applicationName === appName(cfg));
+  const pCur = parseLsn(pRows.currentLsn);
+  v.syncState = rep?.syncState ?? null;
+  v.senderState = rep?.state ?? null;
+  if (!r) {
+    // the box cannot read the standby itself: the primary's (possibly older) view is all there is
+    v.lagBytes = diff(pCur, parseLsn(rep?.flushLsn));
+    v.replayLagBytes = diff(pCur, parseLsn(rep?.replayLsn));
+    v.lagSeconds = v.replayLagBytes === 0 ? 0 : (rep?.replayLagS ?? null);
+    return;
+  }
+  // bytes: the standby's own positions (fresh; the primary's copy of them is only as new as the
+  // standby's last status reply, up to wal_receiver_status_interval old)
+  v.lagBytes = diff(pCur, maxLsn(parseLsn(r.receiveLsn), parseLsn(r.replayLsn)) ?? parseLsn(rep?.flushLsn));
+  v.replayLagBytes = diff(pCur, parseLsn(r.replayLsn) ?? parseLsn(rep?.replayLsn));
+  // seconds: the primary's replay_lag measurement when it has one; else the standby's age of the
+  // last replayed commit (only meaningful while it has received WAL it did not replay)
+  const standbySide =
+    r.receiveLsn !== null && r.receiveLsn === r.replayLsn
+      ? 0
+      : r.lastReplayAt !== null
+        ? Math.max(0, r.serverNow - r.lastReplayAt)
+        : null;
+  v.lagSeconds = v.replayLagBytes === 0 ? 0 : (rep?.replayLagS ?? standbySide);
+  v.streaming =
+    rep?.state === 'streaming' &&
+    r.walReceiver?.status === 'streaming' &&
+    primary.timeline !== null &&
+    r.walReceiver.receivedTli === primary.timeline;
+}
+
+/** The promotion scores from the primary's view (PAF rules, the shared core). */
+function applyScores(input: BuildInput, views: NodeView[], primary: NodeView, rowsOf: Map<string, NodeRows>): void {
+  const pRows = rowsOf.get(primary.name) as NodeRows;
+  const pCur = parseLsn(pRows.currentLsn);
+  if (pCur !== null) {
+    const byApp = new Map(input.nodes.map((n) => [appName(n), n.name]));
+    const scores = computeScores({
+      localNode: appName(input.nodes.find((n) => n.name === primary.name) as ObservedNode),
+      partitionNodes: input.nodes.map(appName),
+      currentLsn: pCur,
+      walSenders: pRows.replication.map((x) => ({
+        applicationName: x.applicationName,
+        state: x.state,
+        writeLsn: parseLsn(x.writeLsn),
+      })),
+      maxlag: input.maxlagBytes,
+    });
+    for (const s of scores) {
+      const v = views.find((x) => x.name === byApp.get(s.node));
+      if (v) {
+        v.score = s.score;
+        v.scoreReason = s.reason;
+      }
+    }
+  }
+}
+
+/** The failover candidate: timeline first, then max(receive, replay), among the running standbys. */
+function failoverCandidate(views: NodeView[], rowsOf: Map<string, NodeRows>): string | null {
+  const positions: NodePosition[] = views
+    .filter((v) => v.role === 'standby')
+    .map((v) => {
+      const r = rowsOf.get(v.name) as NodeRows;
+      return {
+        node: v.name,
+        timeline: v.timeline,
+        receiveLsn: parseLsn(r.receiveLsn),
+        replayLsn: parseLsn(r.replayLsn),
+      };
+    });
+  const [first, ...rest] = positions;
+  return first ? electCandidate(first, rest).winner : null;
 }
 
 function describeNode(v: NodeView): string {
