@@ -6,19 +6,14 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { configSchema } from '../../../src/config/schema.js';
-import { EventLog } from '../../../src/daemon/events.js';
-import { ProviderRegistry } from '../../../src/daemon/providers.js';
-import type { Service, ServiceContext } from '../../../src/daemon/service.js';
+import type { EventLog } from '../../../src/daemon/events.js';
+import type { Service } from '../../../src/daemon/service.js';
 import { createQdeviceService } from '../../../src/qdevice/service.js';
-import { Heartbeats } from '../../../src/watchdog/heartbeat.js';
 import { CLI, runCli, startDaemon } from '../../fixtures/cli.js';
 import { promtoolCheckMetrics } from '../../fixtures/monitoring.js';
 import { cleanupDir, freePort, onCleanup, type Spawned, spawnProc, tempDir, waitFor } from '../../fixtures/proc.js';
-import { sh } from '../../fixtures/qdevice-lab.js';
+import { serviceCtx, sh } from '../../fixtures/qdevice-lab.js';
 
 /** Runs a shell script in a private mount namespace where `etc` is /etc/corosync/qnetd. */
 const inQnetdNs = (etc: string, script: string) =>
@@ -33,22 +28,7 @@ const inQnetdNs = (etc: string, script: string) =>
   ]);
 
 function service(qdevice: Record<string, unknown>): { svc: Service; events: EventLog } {
-  const events = new EventLog(undefined, 1000);
-  const ctx: ServiceContext = {
-    config: configSchema.parse({ status: { enabled: false }, qdevice }),
-    log: pino({ level: 'silent' }),
-    events,
-    metrics: new Registry(),
-    stateDir: '/nonexistent',
-    changed: () => undefined,
-    health: () => ({}),
-    admission: () => undefined,
-    handle: () => undefined,
-    demo: false,
-    providers: new ProviderRegistry(),
-    heartbeats: new Heartbeats(),
-    daemon: { status: () => ({}) as never, entities: () => [], onChange: () => () => undefined },
-  };
+  const { ctx, events } = serviceCtx(qdevice);
   return { svc: createQdeviceService(ctx), events };
 }
 

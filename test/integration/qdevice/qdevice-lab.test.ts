@@ -18,15 +18,10 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { configSchema } from '../../../src/config/schema.js';
-import { EventLog } from '../../../src/daemon/events.js';
-import { ProviderRegistry } from '../../../src/daemon/providers.js';
-import type { Service, ServiceContext } from '../../../src/daemon/service.js';
+import type { EventLog } from '../../../src/daemon/events.js';
+import type { Service } from '../../../src/daemon/service.js';
 import { createQdeviceService } from '../../../src/qdevice/service.js';
-import { Heartbeats } from '../../../src/watchdog/heartbeat.js';
 import { CLI } from '../../fixtures/cli.js';
 import { createPgRack, type PgRack } from '../../fixtures/pg-rack.js';
 import { type Spawned, waitFor } from '../../fixtures/proc.js';
@@ -35,31 +30,10 @@ import {
   type LabNs,
   QD,
   type QdeviceLab,
+  serviceCtx,
   sh,
   writeCorosyncConf,
 } from '../../fixtures/qdevice-lab.js';
-
-/** A ServiceContext for the qdevice service alone (no daemon around it). */
-function serviceCtx(qdevice: Record<string, unknown>) {
-  const events = new EventLog(undefined, 1000);
-  const metrics = new Registry();
-  const ctx: ServiceContext = {
-    config: configSchema.parse({ status: { enabled: false }, qdevice }),
-    log: pino({ level: 'silent' }),
-    events,
-    metrics,
-    stateDir: '/nonexistent',
-    changed: () => undefined,
-    health: () => ({}),
-    admission: () => undefined,
-    handle: () => undefined,
-    demo: false,
-    providers: new ProviderRegistry(),
-    heartbeats: new Heartbeats(),
-    daemon: { status: () => ({}) as never, entities: () => [], onChange: () => () => undefined },
-  };
-  return { ctx, events, metrics };
-}
 
 const CLUSTER = 'rwqd';
 const HEURISTICS_JS = join(import.meta.dirname, '../../../dist/pgsql/agent/heuristics.js');
