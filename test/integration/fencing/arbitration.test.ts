@@ -10,13 +10,13 @@
  * WAL position) is preferred and granted at once.
  */
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../../src/daemon/service.js';
 import { signedHeaders } from '../../../src/fencing/protocol.js';
 import type { RackSnapshot } from '../../../src/pgsql/observer/types.js';
 import { createPgsqlService } from '../../../src/pgsql/service.js';
+import { type JsonReply, requestJson } from '../../fixtures/http-json.js';
 import { createPgRack, type PgRack } from '../../fixtures/pg-rack.js';
 import { sleep, until } from '../../fixtures/proc.js';
 import { makeServiceCtx } from '../../unit/pgsql-observer/ctx.js';
@@ -24,35 +24,10 @@ import { type Harness, startFencing, TEST_KEY } from './fencing-harness.js';
 
 const ADDR = { node_a: '127.0.0.2', node_b: '127.0.0.3' } as const;
 
-interface Reply {
-  status: number;
-  body: Record<string, unknown>;
-}
-
-function fence(port: number, from: string, target: string, action = 'reboot'): Promise<Reply> {
+function fence(port: number, from: string, target: string, action = 'reboot'): Promise<JsonReply> {
   const body = JSON.stringify({ target, action });
   const headers = signedHeaders(Buffer.from(TEST_KEY), 'cluster', 'POST', '/v1/fence', body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        localAddress: from,
-        method: 'POST',
-        path: '/v1/fence',
-        headers: { ...headers, 'content-type': 'application/json' },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+  return requestJson({ port, from, method: 'POST', path: '/v1/fence', headers }, body);
 }
 
 describe('fence arbitration through the fence API, preferring the observed primary', () => {

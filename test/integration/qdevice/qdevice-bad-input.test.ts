@@ -13,19 +13,7 @@ import { createQdeviceService } from '../../../src/qdevice/service.js';
 import { CLI, runCli, startDaemon } from '../../fixtures/cli.js';
 import { promtoolCheckMetrics } from '../../fixtures/monitoring.js';
 import { cleanupDir, freePort, onCleanup, type Spawned, spawnProc, tempDir, waitFor } from '../../fixtures/proc.js';
-import { serviceCtx, sh } from '../../fixtures/qdevice-lab.js';
-
-/** Runs a shell script in a private mount namespace where `etc` is /etc/corosync/qnetd. */
-const inQnetdNs = (etc: string, script: string) =>
-  sh('unshare', [
-    '--mount',
-    '--propagation',
-    'private',
-    '--',
-    'sh',
-    '-ec',
-    `mount --bind ${etc} /etc/corosync/qnetd\n${script}`,
-  ]);
+import { inQnetdNs, serviceCtx, sh } from '../../fixtures/qdevice-lab.js';
 
 function service(qdevice: Record<string, unknown>): { svc: Service; events: EventLog } {
   const { ctx, events } = serviceCtx(qdevice);

@@ -27,6 +27,7 @@ import { createPgRack, type PgRack } from '../../fixtures/pg-rack.js';
 import { type Spawned, waitFor } from '../../fixtures/proc.js';
 import {
   createQdeviceLab,
+  inQnetdNs,
   type LabNs,
   QD,
   type QdeviceLab,
@@ -360,16 +361,7 @@ describe('quorum device: qnetd on the box, corosync + qdevice nodes, PostgreSQL-
     // node-a gets a cluster certificate from a foreign CA (another qnetd's), with the real tools
     const foreign = join(lab.dir, 'foreign');
     mkdirSync(foreign);
-    const inForeign = (script: string) =>
-      sh('unshare', [
-        '--mount',
-        '--propagation',
-        'private',
-        '--',
-        'sh',
-        '-ec',
-        `mount --bind ${foreign} /etc/corosync/qnetd\n${script}`,
-      ]);
+    const inForeign = (script: string) => inQnetdNs(foreign, script);
     expect((await inForeign('corosync-qnetd-certutil -i')).code).toBe(0);
     const nssdb = join(lab.etc(QD.n1), 'qdevice/net/nssdb');
     renameSync(nssdb, `${nssdb}.box`);

@@ -1,4 +1,3 @@
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Attempt, FenceApi } from '../../../src/fencing/api.js';
 import { type FencingConfig, fencingConfigSchema } from '../../../src/fencing/config.js';
@@ -6,6 +5,7 @@ import { Fencer } from '../../../src/fencing/fencer.js';
 import { FenceJournal } from '../../../src/fencing/journal.js';
 import { signedHeaders } from '../../../src/fencing/protocol.js';
 import { createSimDriver, simDeviceSchema } from '../../../src/fencing/sim/index.js';
+import { type JsonReply, requestJson } from '../../fixtures/http-json.js';
 import { cleanupDir, tempDir } from '../../fixtures/proc.js';
 
 const KEY = Buffer.from('0123456789abcdef0123456789abcdef-test-key');
@@ -28,32 +28,14 @@ function config(): FencingConfig {
   });
 }
 
-interface Reply {
-  status: number;
-  body: Record<string, unknown>;
-}
-
 function send(
   port: number,
   method: string,
   path: string,
   body: string,
   headers: Record<string, string>,
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, method, path, headers: { ...headers, 'content-type': 'application/json' } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+): Promise<JsonReply> {
+  return requestJson({ port, method, path, headers }, body);
 }
 
 describe('fence agent API authentication', () => {
