@@ -152,14 +152,18 @@ export function runQnetdTool(tool: string, socket: string, flags: string[], time
           resolve({ ok: true, stdout: String(stdout) });
           return;
         }
-        const e = err as NodeJS.ErrnoException & { killed?: boolean };
+        const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: NodeJS.Signals | null };
         const why =
           e.code === 'ENOENT'
             ? `${tool} is not installed (apt install corosync-qnetd)`
             : e.killed
               ? `${tool} did not answer within ${timeoutMs} ms`
               : (String(stderr).trim().split('\n').pop() ?? '').replace(/^corosync-qnetd-tool: /, '') ||
-                `${tool} exited ${String(e.code)}`;
+                (e.signal === 'SIGPIPE'
+                  ? 'qnetd closed its socket in the middle of the answer'
+                  : e.signal
+                    ? `${tool} ended by ${e.signal}`
+                    : `${tool} exited ${String(e.code)}`);
         resolve({ ok: false, stdout: String(stdout), error: why });
       },
     );
