@@ -11,24 +11,14 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAN, type NodeName } from '../../fixtures/rack-lab/index.js';
-import { type PgLab, startPgLab } from '../../fixtures/rack-lab/pgsql.js';
-import { doubleWritable, type Ledger, longestGap } from '../../fixtures/rack-load.js';
-import { isStreaming, roleOf, sql } from '../../fixtures/rack-pg.js';
+import { fencedSince, lostAcks, type PgLab, startPgLab } from '../../fixtures/rack-lab/pgsql.js';
+import { type Ledger, longestGap } from '../../fixtures/rack-load.js';
+import { isStreaming, roleOf } from '../../fixtures/rack-pg.js';
 
 const timings: Record<string, number | number[]> = {};
 const since = (t0: number) => Math.round((Date.now() - t0) / 100) / 10;
 const other = (n: NodeName): NodeName => (n === 'node1' ? 'node2' : 'node1');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Every acknowledged id is on `node` (the primary now): returns the missing ones. */
-async function lostAcks(lab: PgLab, node: NodeName, table: string, ledger: Ledger): Promise<number[]> {
-  const ids = ledger.acks.map((a) => a.id);
-  if (ids.length === 0) return [];
-  const r = await sql(lab.sh, node, `SELECT id FROM ${table}`);
-  if (r.code !== 0) throw new Error(`reading ${table} on ${node}: ${r.stderr}`);
-  const present = new Set(r.stdout.split('\n').filter(Boolean).map(Number));
-  return ids.filter((id) => !present.has(id));
-}
 
 /** Successful operations of a resource on each node, from each node's own Pacemaker log. */
 function opCount(lab: PgLab, rsc: string, op: 'start' | 'stop'): number {
@@ -39,14 +29,6 @@ function opCount(lab: PgLab, rsc: string, op: 'start' | 'stop'): number {
     n += log.match(re)?.length ?? 0;
   }
   return n;
-}
-
-/** Journal entries after `from` that fenced `target` with success. */
-function fencedSince(lab: PgLab, from: number, target: NodeName) {
-  return lab
-    .journal()
-    .slice(from)
-    .filter((h) => h.target === target && (h.action === 'reboot' || h.action === 'off') && h.result === 'success');
 }
 
 describe.sequential('PostgreSQL rack, live', () => {
@@ -213,43 +195,6 @@ describe.sequential('PostgreSQL rack, live', () => {
     timings.standbyLossGapMs = longestGap(ledger.acks, t0, ledger.acks.at(-1)?.t ?? t0);
     expect(timings.standbyLossGapMs).toBeLessThan(5000);
     expect(await lostAcks(lab, v.primary, 'ledger_standby_loss', ledger)).toEqual([]);
-  });
-
-  it('partition between the nodes while both reach the box: at every 100 ms sample at most one node accepts writes', async () => {
-    const v = await lab.waitHealthy(90_000, 'healthy before the partition');
-    const from = lab.journal().length;
-    const probe = lab.probe();
-    try {
-      await sleep(1000);
-      const t0 = Date.now();
-      await lab.partition();
-      // one node fences the other through the box; the loser is powered off
-      const fenced = await lab.waitFor(
-        () =>
-          lab
-            .journal()
-            .slice(from)
-            .find((h) => h.result === 'success' && h.action === 'reboot'),
-        { timeoutMs: 60_000, what: 'one node fencing the other across the partition' },
-      );
-      timings.partitionFencedS = since(t0);
-      const winner = other(fenced.target as NodeName);
-      await lab.waitFor(async () => (await roleOf(lab.sh, winner)) === 'primary', {
-        timeoutMs: 60_000,
-        what: `${winner} primary after winning the fence race`,
-      });
-      await sleep(3000);
-      await lab.heal();
-      const back = await lab.waitHealthy(150_000, 'both nodes healthy after the partition healed');
-      timings.partitionHealedS = since(t0);
-      expect(back.primary).toBe(winner);
-      timings.partitionKeptPrimary = winner === v.primary ? 1 : 0;
-    } finally {
-      await lab.heal();
-      const samples = await probe.stop();
-      expect(samples.length).toBeGreaterThan(50);
-      expect(doubleWritable(samples), 'samples where both nodes accepted a write').toEqual([]);
-    }
   });
 
   it('box unreachable: the cluster keeps serving; a failure that needs fencing waits and never promotes unfenced', async () => {
