@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Service } from '../../../src/daemon/service.js';
 import { createWatchdogServiceWith, type WatchdogSnapshot } from '../../../src/watchdog/service.js';
 import {
@@ -12,22 +12,11 @@ import {
   readText,
 } from '../../fixtures/fake-sysfs.js';
 import { cleanupDir, tempDir } from '../../fixtures/proc.js';
-import { makeCtx, type TestCtx } from '../../fixtures/watchdog-ctx.js';
+import { adv, makeCtx, type TestCtx, useFakeFeedClock } from '../../fixtures/watchdog-ctx.js';
 
 const BOARD = resolve('board');
 
-beforeEach(() => {
-  // setImmediate stays real: the tick's loop-turn hop then runs inside the async advance
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
-
-/** Advances the fake clock in steps of at most one period, so each tick's hop runs in between. */
-async function adv(ms: number): Promise<void> {
-  for (let left = ms; left > 0; left -= 1000) await vi.advanceTimersByTimeAsync(Math.min(1000, left));
-}
+useFakeFeedClock();
 
 interface Setup {
   t: TestCtx;
