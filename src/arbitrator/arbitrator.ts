@@ -1,13 +1,15 @@
 /**
- * The booth arbitrator engine: UDP member traffic and TCP client requests on its own configured
- * address and port, the receive pipeline with its drop counters (in boothd's order), the vote
- * table applied per ticket, lease timers, and the text `booth list` / `booth peers` print.
- * Decisions come from vote.ts; this file only does I/O and bookkeeping.
+ * The booth arbitrator engine, composed of: the sockets (listeners.ts: UDP member traffic, TCP
+ * clients), the drop pipeline (receive.ts: one verdict per datagram or client request, with its
+ * reason), the vote table applied per ticket (vote.ts), and the text `booth list` / `booth peers`
+ * print (report.ts). This class keeps the state (tickets, peers, counters), counts the drops,
+ * applies the decisions and runs the lease timers.
  */
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, type Server, type Socket } from 'node:net';
 import type { BoothConf, BoothMember } from './boothconf.js';
 import { type GuardPolicy, guardVote, type LastKnownLsn } from './guard.js';
+import { BoothListeners, type ClientAnswer } from './listeners.js';
+import type { DropReason } from './metrics.js';
+import { type Accepted, checkClientRequest, type ReceiveInput, receiveDatagram } from './receive.js';
 import {
   type ArbitratorSnapshot,
   boothListText,
@@ -30,25 +32,14 @@ import {
 } from './vote.js';
 import {
   CMD,
-  checkHeader,
   codeName,
   encodeHeaderMsg,
   encodeListReply,
   encodeTicketMsg,
-  HEADER_LEN,
   hex,
-  MAX_MSG_LEN,
-  MEMBER_CMDS,
   NO_ONE,
-  OPT_ATTR,
   RESULT,
-  readHeader,
-  readTicket,
   type Signer,
-  ticketMsgLen,
-  timestampOk,
-  verifyMessageMac,
-  WireError,
 } from './wire.js';
 
 export interface ArbLogger {
@@ -84,20 +75,15 @@ export interface ArbitratorOptions {
 export type { ArbitratorSnapshot, PeerCounters, TicketSnapshot } from './report.js';
 export { formatLocal } from './report.js';
 
-/** Concurrent TCP clients served; more are closed at once (boothd serves a handful). */
-const MAX_CLIENTS = 32;
-
 export class Arbitrator {
-  private udp: UdpSocket | undefined;
-  private tcp: Server | undefined;
+  private readonly net: BoothListeners;
   private timer: NodeJS.Timeout | undefined;
   private readonly tickets = new Map<string, TicketSlot>();
   private readonly peers = new Map<number, PeerState>();
-  private readonly drops: Record<string, number> = {};
+  private readonly drops: Partial<Record<DropReason, number>> = {};
   private readonly decisions: Record<string, number> = {};
   private readonly tcpCounters = { requests: 0, authFailures: 0, rejected: 0 };
   private readonly lastWarn = new Map<string, number>();
-  private readonly clients = new Set<Socket>();
   private readonly signer: Signer;
   private readonly byId = new Map<number, BoothMember>();
   private startedAt: number | undefined;
@@ -126,43 +112,32 @@ export class Arbitrator {
         },
       });
     }
+    this.net = new BoothListeners(
+      {
+        host: o.self.address,
+        port: o.conf.port,
+        clientTimeoutMs: o.clientTimeoutMs ?? 5000,
+        onError: (what, e) => o.log.error({ err: e.message }, what),
+      },
+      {
+        datagram: (buf, source) => this.onDatagram(buf, source),
+        request: (req) => this.answerClient(req),
+        rejected: (why) => {
+          this.tcpCounters.rejected++;
+          this.drop('client', undefined, why);
+        },
+      },
+    );
   }
 
   get listening(): boolean {
-    return this.udp !== undefined && this.tcp !== undefined;
+    return this.net.listening;
   }
 
   async start(): Promise<void> {
     const { self, conf } = this.o;
     const host = self.address;
-    const udp = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: true });
-    await new Promise<void>((resolve, reject) => {
-      udp.once('error', reject);
-      udp.bind({ address: host, port: conf.port, exclusive: true }, () => {
-        udp.off('error', reject);
-        resolve();
-      });
-    }).catch((e: Error) => {
-      udp.close();
-      throw new Error(`arbitrator: cannot bind UDP ${host}:${conf.port}: ${e.message}`);
-    });
-    udp.on('error', (e) => this.o.log.error({ err: e.message }, 'UDP socket error'));
-    udp.on('message', (buf, rinfo) => this.onDatagram(buf, rinfo.address));
-    this.udp = udp;
-    const tcp = createServer((s) => this.onClient(s));
-    await new Promise<void>((resolve, reject) => {
-      tcp.once('error', reject);
-      tcp.listen({ host, port: conf.port, backlog: 5 }, () => {
-        tcp.off('error', reject);
-        resolve();
-      });
-    }).catch((e: Error) => {
-      udp.close();
-      this.udp = undefined;
-      throw new Error(`arbitrator: cannot listen on TCP ${host}:${conf.port}: ${e.message}`);
-    });
-    tcp.on('error', (e) => this.o.log.error({ err: e.message }, 'TCP server error'));
-    this.tcp = tcp;
+    await this.net.start();
     const granularity = Math.max(10, Math.min(100, ...conf.tickets.map((t) => t.timeoutMs / 10)));
     this.timer = setInterval(() => this.onTimer(), granularity);
     this.timer.unref?.();
@@ -184,22 +159,7 @@ export class Arbitrator {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    for (const c of this.clients) c.destroy();
-    const udp = this.udp;
-    const tcp = this.tcp;
-    this.udp = undefined;
-    this.tcp = undefined;
-    await Promise.all([
-      new Promise<void>((r) => {
-        if (!udp) return r();
-        try {
-          udp.close(() => r());
-        } catch {
-          r();
-        }
-      }),
-      new Promise<void>((r) => (tcp ? tcp.close(() => r()) : r())),
-    ]);
+    await this.net.stop();
   }
 
   // ---------------------------------------------------------------- helpers
@@ -218,7 +178,7 @@ export class Arbitrator {
     return Math.floor((ms * this.o.conf.timeMult) / 1000);
   }
 
-  private drop(kind: string, peer: PeerState | undefined, detail: string): void {
+  private drop(kind: DropReason, peer: PeerState | undefined, detail: string): void {
     this.drops[kind] = (this.drops[kind] ?? 0) + 1;
     if (peer) peer.counters.dropped++;
     const key = `${kind}/${peer?.member.address ?? '?'}`;
@@ -230,15 +190,13 @@ export class Arbitrator {
   }
 
   private send(peer: PeerState, buf: Buffer): void {
-    const udp = this.udp;
-    if (!udp) return;
-    peer.counters.sent++;
-    udp.send(buf, this.o.conf.port, peer.member.address, (err) => {
+    const sent = this.net.send(buf, peer.member.address, (err) => {
       if (err) {
         peer.counters.sendErrors++;
         this.o.log.debug({ err: err.message, peer: peer.member.address }, 'send failed');
       }
     });
+    if (sent) peer.counters.sent++;
   }
 
   private ticketMsg(
@@ -275,103 +233,44 @@ export class Arbitrator {
   }
 
   private receive(buf: Buffer, source: string): void {
-    if (buf.length < HEADER_LEN) {
-      // boothd looks at `from` first; a datagram too short for a header cannot name a sender.
-      this.drop('short', undefined, `${buf.length}-byte datagram from ${source} is shorter than a header`);
+    const v = receiveDatagram(buf, source, this.receiveInput());
+    const peer = v.peer === undefined ? undefined : this.peers.get(v.peer);
+    if (peer) {
+      peer.counters.received++;
+      if (v.lastTs) peer.lastTs = v.lastTs;
+    }
+    if (!v.accept) {
+      if (peer && v.counter) peer.counters[v.counter]++;
+      this.drop(v.reason, peer, v.detail);
       return;
     }
-    const from = buf.readUInt32BE(20);
-    const peer = this.peers.get(from);
-    if (!peer) {
-      this.drop(
-        from === this.o.self.id ? 'own-id' : 'unknown-sender',
-        undefined,
-        `unknown sender 0x${hex(from)} (real: ${source})`,
-      );
-      return;
-    }
-    peer.counters.received++;
-    const auth = this.o.key !== undefined;
-    let h: ReturnType<typeof readHeader>;
-    try {
-      if (buf.length > MAX_MSG_LEN) throw new WireError('long', `${buf.length}-byte datagram exceeds ${MAX_MSG_LEN}`);
-      h = readHeader(buf);
-      checkHeader(h, buf.length, auth);
-    } catch (e) {
-      peer.counters.recvErrors++;
-      this.drop(
-        e instanceof WireError ? e.kind : 'header',
-        peer,
-        `from ${peer.member.address}: ${(e as Error).message}`,
-      );
-      return;
-    }
-    if (this.o.key) {
-      try {
-        verifyMessageMac(buf, h, this.o.key);
-      } catch (e) {
-        peer.counters.authFailures++;
-        this.drop('auth', peer, `${peer.member.address}: failed to authenticate (${(e as Error).message})`);
-        return;
-      }
-      const ts = timestampOk(h.secs, h.usecs, peer.lastTs, Date.now(), this.o.conf.maxTimeSkewS);
-      if (!ts.ok) {
-        peer.counters.authFailures++;
-        this.drop(
-          'timestamp',
-          peer,
-          `${peer.member.address}: timestamp outside the ${this.o.conf.maxTimeSkewS} s window (replay?)`,
-        );
-        return;
-      }
-      if (!ts.older) peer.lastTs = { secs: h.secs, usecs: h.usecs };
-    }
-    if (h.opts & OPT_ATTR) {
-      this.drop('attr', peer, `attribute message from ${peer.member.address} over UDP ignored`);
-      return;
-    }
-    if (!MEMBER_CMDS.has(h.cmd)) {
-      peer.counters.invalid++;
-      this.drop('unknown-cmd', peer, `unknown message ${codeName(h.cmd)} from ${peer.member.address}`);
-      return;
-    }
-    if (h.length !== ticketMsgLen(auth)) {
-      peer.counters.recvErrors++;
-      this.drop('length', peer, `${codeName(h.cmd)} from ${peer.member.address} has length ${h.length}`);
-      return;
-    }
-    let body: ReturnType<typeof readTicket>;
-    try {
-      body = readTicket(buf);
-    } catch (e) {
-      peer.counters.invalid++;
-      this.drop('ticket-name', peer, `from ${peer.member.address}: ${(e as Error).message}`);
-      return;
-    }
-    const t = this.tickets.get(body.name);
-    if (!t) {
-      peer.counters.invalid++;
-      this.drop('ticket-name', peer, `got invalid ticket name "${body.name.slice(0, 64)}" from ${peer.member.address}`);
-      return;
-    }
-    if (body.leader !== NO_ONE && !this.byId.has(body.leader)) {
-      peer.counters.invalid++;
-      this.drop(
-        'leader',
-        peer,
-        `unknown leader 0x${hex(body.leader)} in ${codeName(h.cmd)} from ${peer.member.address}`,
-      );
-      return;
-    }
+    const t = this.tickets.get(v.ticket);
+    if (!peer || !t) return; // the verdict names a known peer and ticket
     peer.counters.lastRecv = Date.now();
-    this.handle(t, peer, {
-      cmd: h.cmd,
-      from,
-      reason: h.reason,
-      leader: body.leader,
-      term: body.term,
-      validMs: this.toMs(body.validFor),
-    });
+    this.handle(t, peer, this.incoming(v));
+  }
+
+  private receiveInput(): ReceiveInput {
+    return {
+      selfId: this.o.self.id,
+      key: this.o.key,
+      maxTimeSkewS: this.o.conf.maxTimeSkewS,
+      now: Date.now(),
+      peers: this.peers,
+      hasTicket: (name) => this.tickets.has(name),
+      isMember: (id) => this.byId.has(id),
+    };
+  }
+
+  private incoming(v: Accepted): Incoming {
+    return {
+      cmd: v.cmd,
+      from: v.peer,
+      reason: v.reason,
+      leader: v.leader,
+      term: v.term,
+      validMs: this.toMs(v.validFor),
+    };
   }
 
   /**
@@ -466,91 +365,25 @@ export class Arbitrator {
 
   // ---------------------------------------------------------------- TCP clients
 
-  private onClient(s: Socket): void {
-    if (this.clients.size >= MAX_CLIENTS) {
-      this.reject(s, `more than ${MAX_CLIENTS} client connections at once`);
-      return;
-    }
-    this.clients.add(s);
-    let buf = Buffer.alloc(0);
-    let done = false;
-    const limitMs = this.o.clientTimeoutMs ?? 5000;
-    // idle bound, and a total bound: a byte every few seconds must not hold a client slot forever
-    s.setTimeout(limitMs, () => s.destroy());
-    const total = setTimeout(() => {
-      if (!done) this.reject(s, `client did not send a complete request within ${limitMs / 1000} s`);
-      else s.destroy();
-    }, limitMs);
-    total.unref?.();
-    s.on('error', () => s.destroy());
-    s.on('close', () => {
-      clearTimeout(total);
-      this.clients.delete(s);
-    });
-    s.on('data', (chunk) => {
-      if (done) return;
-      buf = Buffer.concat([buf, chunk]);
-      if (buf.length < HEADER_LEN) return;
-      const length = buf.readUInt32BE(24);
-      if (length < HEADER_LEN || length > MAX_MSG_LEN) {
-        done = true;
-        this.reject(s, `client request length field ${length} is outside 48-${MAX_MSG_LEN}`);
-        return;
-      }
-      if (buf.length < length) return;
-      done = true;
-      try {
-        this.answerClient(s, buf.subarray(0, length));
-      } catch (e) {
-        this.reject(s, `client request failed: ${(e as Error).message}`);
-      }
-    });
-  }
-
-  private reject(s: Socket, why: string): void {
-    this.tcpCounters.rejected++;
-    this.drop('client', undefined, why);
-    s.destroy();
-  }
-
-  private answerClient(s: Socket, req: Buffer): void {
-    const h = readHeader(req);
-    const auth = this.o.key !== undefined;
-    try {
-      checkHeader(h, req.length, auth);
-    } catch (e) {
-      this.reject(s, `client request: ${(e as Error).message}`);
-      return;
-    }
+  /** One client request, checked (receive.ts) and answered; counted in tcpCounters and drops. */
+  private answerClient(req: Buffer): ClientAnswer {
+    const v = checkClientRequest(req, { key: this.o.key, now: Date.now(), maxTimeSkewS: this.o.conf.maxTimeSkewS });
+    if (!v.accept && v.reason === 'client') return { reject: v.detail };
     this.tcpCounters.requests++;
-    if (this.o.key) {
-      let ok = true;
-      try {
-        verifyMessageMac(req, h, this.o.key);
-      } catch {
-        ok = false;
-      }
-      if (ok && !timestampOk(h.secs, h.usecs, undefined, Date.now(), this.o.conf.maxTimeSkewS).ok) ok = false;
-      if (!ok) {
-        this.tcpCounters.authFailures++;
-        this.drop('client-auth', undefined, 'client: failed to authenticate');
-        s.end(encodeHeaderMsg({ from: this.o.self.id, cmd: CMD.Rslt, result: RESULT.Auth }, this.signer));
-        return;
-      }
+    if (!v.accept) {
+      this.tcpCounters.authFailures++;
+      this.drop('client-auth', undefined, v.detail);
+      return { answer: encodeHeaderMsg({ from: this.o.self.id, cmd: CMD.Rslt, result: RESULT.Auth }, this.signer) };
     }
-    if (h.cmd === CMD.CLst) {
-      s.end(encodeListReply(this.o.self.id, this.listText(), this.signer));
-    } else if (h.cmd === CMD.Peer) {
-      s.end(encodeListReply(this.o.self.id, this.peersText(), this.signer));
-    } else {
-      this.tcpCounters.rejected++;
-      s.end(
-        encodeHeaderMsg(
-          { from: this.o.self.id, cmd: CMD.Rslt, request: h.cmd, result: RESULT.InvalidArg },
-          this.signer,
-        ),
-      );
-    }
+    if (v.cmd === CMD.CLst) return { answer: encodeListReply(this.o.self.id, this.listText(), this.signer) };
+    if (v.cmd === CMD.Peer) return { answer: encodeListReply(this.o.self.id, this.peersText(), this.signer) };
+    this.tcpCounters.rejected++;
+    return {
+      answer: encodeHeaderMsg(
+        { from: this.o.self.id, cmd: CMD.Rslt, request: v.cmd, result: RESULT.InvalidArg },
+        this.signer,
+      ),
+    };
   }
 
   /** `booth list` text, byte for byte as boothd prints it. */

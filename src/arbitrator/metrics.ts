@@ -32,6 +32,8 @@ export const DROP_REASONS = [
   'version',
 ] as const;
 
+export type DropReason = (typeof DROP_REASONS)[number];
+
 type Fill = (s: ArbitratorSnapshot, put: (l: Record<string, string>, v: number) => void) => void;
 
 interface MetricRow {

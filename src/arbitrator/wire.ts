@@ -118,10 +118,12 @@ export interface Message {
   ticket: TicketBody;
 }
 
+/** The counter bucket of a malformed message (each is also a drop reason of the arbitrator). */
+export type WireErrorKind = 'short' | 'long' | 'magic' | 'version' | 'length' | 'name' | 'hid' | 'hmac';
+
 export class WireError extends Error {
   constructor(
-    /** Counter bucket: "short", "long", "magic", "version", "length", "name", "hid", "hmac". */
-    readonly kind: string,
+    readonly kind: WireErrorKind,
     message: string,
   ) {
     super(message);

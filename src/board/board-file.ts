@@ -195,3 +195,19 @@ export function detectBoard(
   }
   return undefined;
 }
+
+/**
+ * The board the config names (board.file) or, without one, the packaged board file matching the
+ * model read from model_file; `problem` says why there is none. Throws when a file cannot be read
+ * or a board file is invalid.
+ */
+export function boardFor(b: { file?: string | undefined; model_file: string }): {
+  board?: BoardFile;
+  problem?: string;
+} {
+  if (b.file) return { board: loadBoardFile(b.file) };
+  const model = readFileSync(b.model_file, 'utf8');
+  const found = detectBoard(model);
+  if (found) return { board: found.board };
+  return { problem: `no board file matches the model "${model.replace(/\0/g, '').trim()}"; set board.file` };
+}

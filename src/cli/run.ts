@@ -4,7 +4,7 @@ import { ConfigError } from '../config/load.js';
 import { Daemon, StartError } from '../daemon/daemon.js';
 import type { DemoHandle } from '../daemon/demo.js';
 import { createLogger } from '../daemon/logger.js';
-import { sdNotify } from '../watchdog/sd-notify.js';
+import { sdNotify } from '../daemon/sd-notify.js';
 import { type ConfigOpts, loadFor } from './config-source.js';
 import { reportConfigError } from './core-commands.js';
 

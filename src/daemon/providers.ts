@@ -7,6 +7,7 @@
 import type { LastKnownLsn } from '../arbitrator/guard.js';
 import type { SimulatedRack } from '../pgsql/observer/simulated.js';
 import type { RackSnapshot } from '../pgsql/observer/types.js';
+import type { FeedTicks } from '../watchdog/feed-ticks.js';
 
 export interface Providers {
   /** The pgsql observer's last WAL position seen per node: the arbitrator's vote guard reads it. */
@@ -15,6 +16,8 @@ export interface Providers {
   'pgsql.rack': () => RackSnapshot | undefined;
   /** The demo's in-process simulated rack: the pgsql observer polls it when pgsql.simulated. */
   'pgsql.simulatedRack': SimulatedRack;
+  /** The watchdog's feed ticks (what it saw and decided): the board service shows them on the status LEDs. */
+  'watchdog.feed': FeedTicks;
 }
 
 export class ProviderRegistry {

@@ -2,6 +2,8 @@
  * The services of the daemon, in start order (stop runs in reverse). A service whose config
  * section is absent or has enabled: false is not created. Each capability adds one entry.
  */
+import { existsSync } from 'node:fs';
+import { boardConfigSchema } from '../board/config.js';
 import type { Config } from '../config/schema.js';
 import type { ServiceFactory } from './service.js';
 
@@ -56,7 +58,7 @@ export const serviceEntries: ServiceEntry[] = [
     // it in watchdog.gate.services to make qnetd part of the box's own health.
     gatesWatchdog: false,
   },
-  // <registry:services> capabilities add their entries above this line (status first, watchdog last)
+  // <registry:services> capabilities add their entries above this line (status first; watchdog and board last)
   {
     // Below the marker so it stays last: it gates its feed on the health of every service
     // above. An absent section still runs it in mode off (systemd pings stay gated).
@@ -64,5 +66,18 @@ export const serviceEntries: ServiceEntry[] = [
     enabled: (c) => c.watchdog?.enabled ?? true,
     optional: (c) => c.watchdog?.optional ?? false,
     load: async () => (await import('../watchdog/service.js')).createWatchdogService,
+  },
+  {
+    // After the watchdog: it shows the watchdog's feed ticks on the status LEDs, so it runs only
+    // with the watchdog, and only on a board (a board file named, or a model file to detect one).
+    // LEDs are indication: never fatal, never on the watchdog's gate.
+    name: 'board',
+    enabled: (c) => {
+      const b = c.board ?? boardConfigSchema.parse({});
+      return (c.watchdog?.enabled ?? true) && b.status_leds && (b.file !== undefined || existsSync(b.model_file));
+    },
+    optional: () => true,
+    gatesWatchdog: false,
+    load: async () => (await import('../board/service.js')).createBoardService,
   },
 ];

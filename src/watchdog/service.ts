@@ -6,24 +6,22 @@
  *   3. decideFeed() (pure, gate.ts) → feed or not, with one sentence;
  *   4. feed = keepalive on the device + strobe of the external GPIO watchdog + WATCHDOG=1 to
  *      systemd, all from this same tick. No other timer ever feeds.
- * Mode off is the null object: no device is touched, the tick still gates systemd pings and LEDs.
+ * Mode off is the null object: no device is touched, the tick still gates systemd pings.
+ * Every tick is published as "watchdog.feed" (feed-ticks.ts): the board service shows it on the LEDs.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge } from 'prom-client';
-import { type BoardFile, detectBoard, loadBoardFile } from '../board/board-file.js';
+import { type BoardFile, boardFor } from '../board/board-file.js';
 import { type BoardConfig, boardConfigSchema } from '../board/config.js';
 import { type GpioOutput, openGpioOutput, resolveGpioLine } from '../board/gpio.js';
-import { createStatusLeds, ledStateFor, type StatusLeds } from '../board/leds.js';
+import { sdNotify, systemdWatchdogUsec } from '../daemon/sd-notify.js';
 import type { Entity, Health, Service, ServiceContext } from '../daemon/service.js';
 import { effectiveWatchdogConfig, type WatchdogConfig } from './config.js';
 import { readWatchdogSysfs, sysfsNameFor, WatchdogDevice, type WatchdogSysfsInfo } from './device.js';
+import { FeedTickHub } from './feed-ticks.js';
 import { decideFeed, type GateCode, type GateDecision, withholdCodes } from './gate.js';
-import { sdNotify, systemdWatchdogUsec } from './sd-notify.js';
 
 export const WATCHDOG_SERVICE = 'watchdog';
-/** How long the fencing LED blinks after the last "fence.*" event. */
-const FENCING_LED_HOLD_MS = 60_000;
 
 export interface WatchdogDeps {
   /** Monotonic clock in ms. */
@@ -88,7 +86,8 @@ class WatchdogService implements Service {
   private timeoutSource: 'sysfs' | 'config' | null = null;
   private strobe: GpioOutput | undefined;
   private strobeLevel: 0 | 1 = 0;
-  private leds: StatusLeds | undefined;
+  private readonly ticks = new FeedTickHub();
+  private withdrawTicks: (() => void) | undefined;
   private gated: string[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running = false;
@@ -105,8 +104,6 @@ class WatchdogService implements Service {
   private systemdUsec: number | undefined;
   private lastPingAt: number | undefined;
   private pingInFlight = false;
-  private lastFenceEventAt: number | undefined;
-  private unsubscribe: (() => void) | undefined;
   private state: Health = { state: 'starting' };
 
   constructor(
@@ -127,18 +124,15 @@ class WatchdogService implements Service {
     this.gated = (this.cfg.gate.services ?? this.deps.defaultGated(this.ctx)).filter((n) => n !== this.name);
     this.checkGatedNames();
     const boardCfg = (this.ctx.config as { board?: BoardConfig }).board ?? boardConfigSchema.parse({});
-    const board = this.needsBoard(boardCfg) ? this.loadBoard(boardCfg) : undefined;
+    const board = this.cfg.gpio_strobe?.enabled === true ? this.loadBoard(boardCfg) : undefined;
 
     if (this.cfg.mode !== 'off') {
       // the strobe first: a refusal to start must not leave the device armed
       if (this.cfg.gpio_strobe?.enabled) await this.openStrobe(board, boardCfg);
       this.openDevice();
     }
-    if (board && boardCfg.status_leds) this.leds = createStatusLeds(board.leds, { sysfsRoot: boardCfg.sysfs_root });
     this.systemdUsec = this.cfg.systemd.ping ? systemdWatchdogUsec(this.deps.env) : undefined;
-    this.unsubscribe = this.ctx.events.onEvent((e) => {
-      if (e.kind.startsWith('fence.')) this.lastFenceEventAt = this.deps.now();
-    });
+    this.withdrawTicks = this.ctx.providers.provide('watchdog.feed', this.ticks);
     this.registerMetrics();
     this.registerControl();
     this.running = true;
@@ -150,7 +144,7 @@ class WatchdogService implements Service {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.unsubscribe?.();
+    this.withdrawTicks?.();
     if (this.device?.isOpen) {
       const nowayout = this.sysfs?.nowayout === true;
       const ok = this.device.magicClose();
@@ -164,7 +158,6 @@ class WatchdogService implements Service {
           : `Orderly stop: the magic close to ${this.cfg.device} failed; the board may reset in ${this.timeoutS} s.`,
       );
     }
-    this.leds?.show('off');
     this.state = { state: 'stopped' };
   }
 
@@ -234,12 +227,6 @@ class WatchdogService implements Service {
 
   // ---- start-up ------------------------------------------------------------------------------
 
-  private needsBoard(b: BoardConfig): boolean {
-    return (
-      this.cfg.gpio_strobe?.enabled === true || (b.status_leds && (b.file !== undefined || existsSync(b.model_file)))
-    );
-  }
-
   /** A misspelt gated service would never report health and stop every feed: refuse it at start. */
   private checkGatedNames(): void {
     let known: string[];
@@ -262,14 +249,9 @@ class WatchdogService implements Service {
 
   private loadBoard(b: BoardConfig): BoardFile | undefined {
     try {
-      if (b.file) return loadBoardFile(b.file);
-      const model = readFileSync(b.model_file, 'utf8');
-      const found = detectBoard(model);
-      if (!found) {
-        this.note(`no board file matches the model "${model.replace(/\0/g, '').trim()}"; set board.file`);
-        return undefined;
-      }
-      return found.board;
+      const { board, problem } = boardFor(b);
+      if (problem) this.note(problem);
+      return board;
     } catch (e) {
       if (this.cfg.gpio_strobe?.enabled && this.cfg.mode === 'required') throw e;
       this.note((e as Error).message);
@@ -394,7 +376,7 @@ class WatchdogService implements Service {
     if (decision.feed && this.writeFailed === undefined) this.feed(now);
     this.transition(decision);
     this.updateHealth();
-    this.updateLeds(now, health);
+    this.ticks.publish({ now, feeding: decision.feed, health });
     this.checkTest(now);
   }
 
@@ -477,15 +459,6 @@ class WatchdogService implements Service {
       this.state = { state: 'degraded', reason: `not feeding: ${this.decision.reason}` };
     else if (this.problem) this.state = { state: 'degraded', reason: this.problem };
     else this.state = { state: 'ok' };
-  }
-
-  private updateLeds(now: number, health: Record<string, Health>): void {
-    if (!this.leds) return;
-    const fencing = this.lastFenceEventAt !== undefined && now - this.lastFenceEventAt < FENCING_LED_HOLD_MS;
-    const allHealthy = Object.entries(health).every(([n, h]) => n === this.name || h.state === 'ok');
-    const err = this.leds.show(ledStateFor({ fencing, feeding: this.decision?.feed === true, allHealthy }));
-    // indication only: reported once, never a reason to degrade
-    if (err) this.ctx.events.record(this.name, 'watchdog.leds', `${err}.`);
   }
 
   private checkTest(now: number): void {

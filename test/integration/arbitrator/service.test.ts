@@ -148,14 +148,16 @@ describe('arbitrator service', () => {
 });
 
 describe('arbitrator drop reasons', () => {
-  it('DROP_REASONS lists every kind arbitrator.ts counts (its own and the WireError kinds), and nothing else', () => {
+  it('DROP_REASONS lists every kind the arbitrator counts (the pipeline’s, the engine’s and the WireError kinds), and nothing else', () => {
     const read = (f: string) => readFileSync(join(import.meta.dirname, '../../../src/arbitrator', f), 'utf8');
-    const arb = read('arbitrator.ts');
     const kinds = new Set<string>();
-    // every string literal in the first argument of this.drop(...), ternaries included
-    for (const m of arb.matchAll(/this\.drop\(\s*([^,]+),/g))
-      for (const l of (m[1] ?? '').matchAll(/'([a-z-]+)'/g)) kinds.add(l[1] ?? '');
-    for (const f of ['arbitrator.ts', 'wire.ts'])
+    // every string literal in the first argument of drop(...) / this.drop(...), ternaries included
+    for (const f of ['arbitrator.ts', 'receive.ts'])
+      for (const m of read(f).matchAll(/\bdrop\(\s*([^,]+),/g))
+        for (const l of (m[1] ?? '').matchAll(/'([a-z-]+)'/g)) kinds.add(l[1] ?? '');
+    // the client verdicts' reasons (receive.ts) and the WireError kinds (wire.ts, receive.ts)
+    for (const m of read('receive.ts').matchAll(/reason: '([a-z-]+)'/g)) kinds.add(m[1] ?? '');
+    for (const f of ['receive.ts', 'wire.ts'])
       for (const m of read(f).matchAll(/new WireError\(\s*'([a-z-]+)'/g)) kinds.add(m[1] ?? '');
     expect(kinds).toContain('own-id');
     expect(kinds).toContain('magic');

@@ -1,34 +1,22 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Service } from '../../../src/daemon/service.js';
 import { createWatchdogServiceWith, type WatchdogSnapshot } from '../../../src/watchdog/service.js';
 import {
   makeExportedLine,
   makeGpioTree,
-  makeLedTree,
   makeWatchdogTree,
   PI4_CHIPS,
   PI5_CHIPS,
   readText,
 } from '../../fixtures/fake-sysfs.js';
 import { cleanupDir, tempDir } from '../../fixtures/proc.js';
-import { makeCtx, type TestCtx } from '../../fixtures/watchdog-ctx.js';
+import { adv, makeCtx, type TestCtx, useFakeFeedClock } from '../../fixtures/watchdog-ctx.js';
 
 const BOARD = resolve('board');
 
-beforeEach(() => {
-  // setImmediate stays real: the tick's loop-turn hop then runs inside the async advance
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
-
-/** Advances the fake clock in steps of at most one period, so each tick's hop runs in between. */
-async function adv(ms: number): Promise<void> {
-  for (let left = ms; left > 0; left -= 1000) await vi.advanceTimersByTimeAsync(Math.min(1000, left));
-}
+useFakeFeedClock();
 
 interface Setup {
   t: TestCtx;
@@ -218,7 +206,7 @@ describe('watchdog service (in process, fake clock, file as device)', () => {
   });
 });
 
-describe('external GPIO watchdog strobe and status LEDs', () => {
+describe('external GPIO watchdog strobe', () => {
   it('toggles the board file’s strobe line on every feed and stops with the feed (Pi 5 layout)', async () => {
     const s = setup({ watchdog: { gpio_strobe: {} }, board: { file: join(BOARD, 'rpi5.yaml') } });
     makeGpioTree(s.dir, PI5_CHIPS);
@@ -245,28 +233,6 @@ describe('external GPIO watchdog strobe and status LEDs', () => {
     s.t.ctx.config.board = { ...s.t.ctx.config.board!, sysfs_root: s.dir };
     await expect(s.svc.start()).rejects.toThrowError(/^watchdog\.gpio_strobe: no gpiochip labelled "pinctrl-rp1"/);
     expect(s.bytes()).toBe(''); // the device was never opened
-  });
-
-  it('shows healthy, degraded and fencing on the LED-class LEDs', async () => {
-    const s = setup({ board: { file: join(BOARD, 'rpi4.yaml') } });
-    makeLedTree(s.dir, ['rackwitness-healthy', 'rackwitness-degraded', 'rackwitness-fencing']);
-    s.t.ctx.config.board = { ...s.t.ctx.config.board!, sysfs_root: s.dir };
-    const led = (l: string, f: string) => readText(join(s.dir, 'class', 'leds', `rackwitness-${l}`, f));
-    await s.svc.start();
-    expect([led('healthy', 'brightness'), led('degraded', 'brightness'), led('fencing', 'brightness')]).toEqual([
-      '1',
-      '0',
-      '0',
-    ]);
-    s.t.healths.optstatus = { state: 'degraded', reason: 'broker down' };
-    await adv(2000);
-    expect([led('healthy', 'brightness'), led('degraded', 'brightness')]).toEqual(['0', '1']);
-    s.t.events.record('fencing', 'fence.off', 'Powering node-b off.');
-    await adv(2000);
-    expect(led('fencing', 'trigger')).toBe('timer');
-    expect(led('degraded', 'brightness')).toBe('0');
-    await s.svc.stop();
-    expect(led('healthy', 'brightness')).toBe('0');
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sdNotify, startSystemdWatchdogPings } from '../../../src/watchdog/sd-notify.js';
+import { sdNotify, startSystemdWatchdogPings } from '../../../src/daemon/sd-notify.js';
 import { createWatchdogServiceWith } from '../../../src/watchdog/service.js';
 import { cleanupDir, sleep, spawnProc, tempDir, until, waitFor } from '../../fixtures/proc.js';
 import { makeCtx } from '../../fixtures/watchdog-ctx.js';
