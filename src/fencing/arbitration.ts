@@ -57,6 +57,8 @@ export interface ArbitrationSnapshot {
   readonly observerMaxAgeMs: number;
   /** The observer's last data; absent when the box runs no observer or it has not polled yet. */
   readonly observer?: ArbObserverView;
+  /** The box runs a PostgreSQL observer (its data may still be missing, e.g. just after a start). */
+  readonly observerExpected?: boolean;
   /** Fallback when PostgreSQL data is missing, stale or undecided. */
   readonly preferredNode?: string;
   /** When this request arrived (ms). */
@@ -229,6 +231,15 @@ export const arbitrationTable: DecisionTable<ArbitrationSnapshot, ArbitrationVer
         `${s.target} did not ask to fence ${s.requester} within ${sec(s.holdMs)}: ${s.requester}'s ${s.action} of ${s.target} goes on`,
     },
     {
+      id: 'arb.await-observer',
+      comment:
+        'The box runs a PostgreSQL observer but its data is missing (the box just started) or older than the bound: hold the request until a fresh poll says who holds the primary, within the same window (nothing is decided on stale data).',
+      when: (s) => s.observerExpected === true && !observerFresh(s) && s.holdMs > 0,
+      outcome: () => 'hold',
+      reason: (s) =>
+        `holding ${s.requester}'s ${s.action} of ${s.target} for up to ${sec(s.holdMs)}: ${s.observer === undefined ? 'the PostgreSQL observer has not polled yet' : `the PostgreSQL data is ${sec(Math.max(0, s.nowMs - s.observer.atMs))} old (bound ${sec(s.observerMaxAgeMs)})`}, and the box decides on a fresh poll`,
+    },
+    {
       id: 'arb.requester-preferred',
       comment: 'The requester is the preferred node: its request is granted at once.',
       when: (s) => preference(s)?.node === s.requester,
@@ -272,6 +283,7 @@ const ARB_OUTCOME: Record<string, string> = {
   'arb.self': 'pass',
   'arb.rival-won': 'refuse',
   'arb.window-over': 'pass',
+  'arb.await-observer': 'hold',
   'arb.requester-preferred': 'pass',
   'arb.preferred-off': 'pass',
   'arb.hold-for-preferred': 'hold',
@@ -302,6 +314,10 @@ export interface ArbiterOptions {
   addressesConfigured: boolean;
   /** The observer's last data (read at each decision). */
   observer: () => ArbObserverView | undefined;
+  /** Whether the box runs an observer now (read at each decision); default: never. */
+  observerExpected?: () => boolean;
+  /** How often a request held for observer data looks again (ms, default 200). */
+  observerRecheckMs?: number;
   now?: () => number;
   /** Every decision, for the log and events. */
   onDecision?: (req: ArbiterRequest, d: TableDecision<ArbitrationVerdict>) => void;
@@ -338,6 +354,7 @@ export class Arbiter {
       holdMs: this.o.holdMs,
       observerMaxAgeMs: this.o.observerMaxAgeMs,
       ...(observer ? { observer } : {}),
+      ...(this.o.observerExpected?.() ? { observerExpected: true } : {}),
       ...(this.o.preferredNode ? { preferredNode: this.o.preferredNode } : {}),
       arrivedAtMs,
       ...(heldSinceMs !== undefined ? { heldSinceMs } : {}),
@@ -357,12 +374,17 @@ export class Arbiter {
       for (const w of [...this.waiters]) w();
     }
     let heldSince: number | undefined;
+    let lastRow: string | undefined;
     for (;;) {
       const d = arbitrate(this.snapshot(req, arrived, heldSince));
-      this.o.onDecision?.(req, d);
+      // a request looked at again under the same row is one decision, reported once
+      if (d.row !== lastRow) this.o.onDecision?.(req, d);
+      lastRow = d.row;
       if (d.outcome !== 'hold') return { verdict: d.outcome, reason: d.reason, row: d.row };
       heldSince ??= this.now();
-      const left = Math.max(1, heldSince + this.o.holdMs - this.now());
+      const windowLeft = Math.max(1, heldSince + this.o.holdMs - this.now());
+      // waiting for observer data: look again at the next poll, not only when the rival asks
+      const left = d.row === 'arb.await-observer' ? Math.min(windowLeft, this.o.observerRecheckMs ?? 200) : windowLeft;
       await new Promise<void>((resolve) => {
         const wake = () => {
           clearTimeout(timer);

@@ -137,6 +137,7 @@ function startFencer(
     ...(c.arbitration.preferred_node ? { preferredNode: c.arbitration.preferred_node } : {}),
     addressesConfigured: Object.values(c.targets).some((t) => t.addresses.length > 0),
     observer: () => observerView(ctx.providers.get('pgsql.rack')?.()),
+    observerExpected: () => ctx.providers.get('pgsql.rack') !== undefined,
     onDecision: arbitrationReporter(ctx, m),
   });
   st.arbiter = arbiter;

@@ -57,6 +57,7 @@ const cases: Record<string, ArbitrationSnapshot> = {
   'arb.self': snap({ requester: 'node-a' }),
   'arb.rival-won': snap({ rivalAskedAtMs: NOW - 300 }),
   'arb.window-over': snap({ heldSinceMs: NOW - 5000 }),
+  'arb.await-observer': snap({ observerExpected: true, observer: undefined, target: 'node-b', requester: 'node-a' }),
   'arb.requester-preferred': snap({ target: 'node-b', requester: 'node-a' }),
   'arb.preferred-off': snap({ targetVerifiedOff: true }),
   'arb.hold-for-preferred': snap(),
@@ -111,6 +112,27 @@ describe('fence arbitration table', () => {
     expect(arbitrate(snap({ observer: observer({ atMs: NOW + 5000 }) })).row).toBe('arb.first-come');
     // no observer at all
     expect(preference(snap({ observer: undefined, preferredNode: 'node-b' }))?.why).toContain('no PostgreSQL data');
+  });
+
+  it('with an observer running, missing or stale data holds either side for a fresh poll, within one window', () => {
+    for (const obs of [undefined, observer({ atMs: NOW - 11_000 })]) {
+      for (const [requester, target] of [
+        ['node-a', 'node-b'],
+        ['node-b', 'node-a'],
+      ] as const) {
+        const d = arbitrate(snap({ observerExpected: true, observer: obs, requester, target }));
+        expect(d.row).toBe('arb.await-observer');
+      }
+    }
+    expect(arbitrate(snap({ observerExpected: true, observer: undefined })).reason).toBe(
+      "holding node-b's reboot of node-a for up to 5 s: the PostgreSQL observer has not polled yet, and the box decides on a fresh poll",
+    );
+    // the window is one: held since 5 s, the request goes on even without data
+    expect(arbitrate(snap({ observerExpected: true, observer: undefined, heldSinceMs: NOW - 5000 })).row).toBe(
+      'arb.window-over',
+    );
+    // fresh data decides as usual
+    expect(arbitrate(snap({ observerExpected: true })).row).toBe('arb.hold-for-preferred');
   });
 
   it('a zero window never holds', () => {
@@ -213,6 +235,30 @@ describe('the arbiter (holding edge)', () => {
     const r = await a.decide({ target: 'node-a', action: 'off', via: 'api', requester: 'node-b' });
     expect(r).toMatchObject({ verdict: 'pass', row: 'arb.window-over' });
     expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
+  });
+
+  it('a request held for missing observer data is decided by the first fresh poll, and reported once per row', async () => {
+    let obs: ArbObserverView | undefined;
+    const rows: string[] = [];
+    const a = new Arbiter({
+      enabled: true,
+      holdMs: 30_000,
+      observerMaxAgeMs: 10_000,
+      addressesConfigured: true,
+      observer: () => obs,
+      observerExpected: () => true,
+      observerRecheckMs: 20,
+      onDecision: (_req, d) => rows.push(d.row),
+    });
+    // the primary's node (node-a) asks first, before the box's first poll
+    const primarySide = a.decide({ target: 'node-b', action: 'reboot', via: 'api', requester: 'node-a' });
+    const standbySide = a.decide({ target: 'node-a', action: 'reboot', via: 'api', requester: 'node-b' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(a.holding()).toBe(2);
+    obs = observer({ atMs: Date.now() });
+    expect(await primarySide).toMatchObject({ verdict: 'pass', row: 'arb.requester-preferred' });
+    expect(await standbySide).toMatchObject({ verdict: 'refuse', row: 'arb.rival-won' });
+    expect(rows.filter((r) => r === 'arb.await-observer')).toHaveLength(2);
   });
 
   it('the loser asking after the winner is refused at once', async () => {
