@@ -4,7 +4,7 @@ import { ConfigError } from '../config/load.js';
 import { Daemon, StartError } from '../daemon/daemon.js';
 import type { DemoHandle } from '../daemon/demo.js';
 import { createLogger } from '../daemon/logger.js';
-import { sdNotify } from '../daemon/sd-notify.js';
+import { sdNotify, startSystemdWatchdogPings } from '../daemon/sd-notify.js';
 import { type ConfigOpts, loadFor } from './config-source.js';
 import { reportConfigError } from './core-commands.js';
 
@@ -58,8 +58,15 @@ export async function runDaemon(opts: ConfigOpts): Promise<number> {
   const status = daemon.status();
   log.info({ ready_ms: readyMs, overall: status.overall, socket: cfg.control.socket }, 'rackwitness ready');
   // systemd Type=notify: READY once every service started. WATCHDOG=1 pings come from the
-  // watchdog service, gated on health like the hardware feed.
+  // watchdog service, gated on health like the hardware feed; without it (watchdog.enabled:
+  // false) nothing else would answer the unit's WatchdogSec= and systemd would kill the daemon,
+  // so the daemon pings while its event loop turns.
   await notify(log, { READY: '1', STATUS: `ready: ${status.overall}, ${status.services.length} services` });
+  const stopPings = (cfg.watchdog?.enabled ?? true)
+    ? () => undefined
+    : startSystemdWatchdogPings(() => true, {
+        onError: (e) => log.warn({ err: e.message }, 'sd_notify WATCHDOG=1 failed'),
+      });
   if (demo) process.stdout.write(demo.banner());
   // Benchmarks and supervisors read this line on stdout.
   if (process.env.RW_READY_LINE === '1') process.stdout.write(`READY ${readyMs}\n`);
@@ -72,6 +79,7 @@ export async function runDaemon(opts: ConfigOpts): Promise<number> {
         process.exit(1);
       }
       stopping = true;
+      stopPings();
       log.info({ signal: sig }, 'stopping');
       void notify(log, { STOPPING: '1', STATUS: `stopping (${sig})` })
         .then(() => daemon.stop())

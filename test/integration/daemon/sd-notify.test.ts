@@ -2,10 +2,12 @@
  * sd_notify through systemd-notify(1) against a real AF_UNIX datagram socket standing in for
  * $NOTIFY_SOCKET (a Python listener that, like PID 1, closes the barrier fd it receives).
  */
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sdNotify, startSystemdWatchdogPings } from '../../../src/daemon/sd-notify.js';
 import { createWatchdogServiceWith } from '../../../src/watchdog/service.js';
+import { startDaemon } from '../../fixtures/cli.js';
 import { cleanupDir, sleep, spawnProc, tempDir, until, waitFor } from '../../fixtures/proc.js';
 import { makeCtx } from '../../fixtures/watchdog-ctx.js';
 
@@ -71,6 +73,34 @@ describe('sdNotify', () => {
     } finally {
       stop();
     }
+  });
+});
+
+describe('the daemon without the watchdog service', () => {
+  it('answers the unit’s WatchdogSec= itself (watchdog.enabled: false), and stops pinging when it stops', async () => {
+    const l = await listener();
+    const dir = cleanupDir(tempDir('rwwd-nowd-'));
+    const file = join(dir, 'rackwitness.yaml');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        box: { name: 'nowd', state_dir: join(dir, 'state') },
+        control: { socket: join(dir, 'control.sock') },
+        status: { enabled: false },
+        watchdog: { enabled: false },
+      }),
+    );
+    const daemon = await startDaemon(['--config', file], { NOTIFY_SOCKET: l.sock, WATCHDOG_USEC: '400000' });
+    try {
+      await until(() => l.messages().filter((m) => m === 'WATCHDOG=1').length >= 3, 10_000);
+      expect(l.messages().some((m) => m.startsWith('READY=1'))).toBe(true);
+    } finally {
+      await daemon.kill('SIGTERM');
+    }
+    await waitFor('STOPPING=1', () => l.messages().some((m) => m.split('\n').includes('STOPPING=1')), 5000);
+    const n = l.messages().filter((m) => m === 'WATCHDOG=1').length;
+    await sleep(600); // kept: three ping periods without a ping after the stop is the behaviour
+    expect(l.messages().filter((m) => m === 'WATCHDOG=1').length).toBe(n);
   });
 });
 
