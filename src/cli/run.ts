@@ -62,11 +62,12 @@ export async function runDaemon(opts: ConfigOpts): Promise<number> {
   // false) nothing else would answer the unit's WatchdogSec= and systemd would kill the daemon,
   // so the daemon pings while its event loop turns.
   await notify(log, { READY: '1', STATUS: `ready: ${status.overall}, ${status.services.length} services` });
-  const stopPings = (cfg.watchdog?.enabled ?? true)
-    ? () => undefined
-    : startSystemdWatchdogPings(() => true, {
-        onError: (e) => log.warn({ err: e.message }, 'sd_notify WATCHDOG=1 failed'),
-      });
+  const stopPings =
+    (cfg.watchdog?.enabled ?? true)
+      ? () => undefined
+      : startSystemdWatchdogPings(() => true, {
+          onError: (e) => log.warn({ err: e.message }, 'sd_notify WATCHDOG=1 failed'),
+        });
   if (demo) process.stdout.write(demo.banner());
   // Benchmarks and supervisors read this line on stdout.
   if (process.env.RW_READY_LINE === '1') process.stdout.write(`READY ${readyMs}\n`);
