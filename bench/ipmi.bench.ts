@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { expect, it } from 'vitest';
 import { IpmiClient } from '../src/fencing/ipmi/client.js';
 import { ipmiDriverOf } from '../src/fencing/ipmi/index.js';
-import { runOneLevel } from '../src/fencing/one-level.js';
+import { runOneLevel } from '../src/fencing/operations/one-level.js';
 import { run, startIpmiSim } from '../test/fixtures/ipmi-sim.js';
 import { onCleanup, tempDir } from '../test/fixtures/proc.js';
 import { childCpuMs, measure, median, packagedLayout } from './lib.js';

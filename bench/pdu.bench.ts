@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { afterAll, expect, it } from 'vitest';
 import { createApcSnmpDriver } from '../src/fencing/apc-snmp/index.js';
 import type { PowerDriver } from '../src/fencing/driver.js';
-import { runOneLevel } from '../src/fencing/one-level.js';
+import { runOneLevel } from '../src/fencing/operations/one-level.js';
 import { createPduSerialDriver } from '../src/fencing/pdu-serial/index.js';
 import { consoleState, SerialConsole, TelnetConsole } from '../test/fixtures/apc-console.js';
 import { startFakeSnmpPdu } from '../test/fixtures/pdu-snmpd.js';

@@ -4,8 +4,8 @@
  * runs `checkTable` over every entry. A new table is added here, and nowhere else needs to know.
  */
 import { voteTable } from '../arbitrator/vote.js';
-import { arbitrationTable } from '../fencing/arbitration.js';
-import { fencingTable, guardTable } from '../fencing/core.js';
+import { arbitrationTable } from '../fencing/decisions/arbitration.js';
+import { fencingTable, guardTable } from '../fencing/decisions/core.js';
 import { LOGIN_TABLE } from '../fencing/pdu-serial/apc-cli.js';
 import { heuristicsTable } from '../pgsql/core/heuristics.js';
 import { TRANSITION_TABLE } from '../pgsql/core/notify.js';
@@ -43,9 +43,9 @@ function entry<S, O>(table: DecisionTable<S, O>, source: string, ...consultedBy:
 }
 
 export const TABLES: readonly RegisteredTable[] = [
-  entry(fencingTable, 'src/fencing/core.ts', 'decide()'),
-  entry(guardTable, 'src/fencing/core.ts', 'admit()'),
-  entry(arbitrationTable, 'src/fencing/arbitration.ts', 'arbitrate()'),
+  entry(fencingTable, 'src/fencing/decisions/core.ts', 'decide()'),
+  entry(guardTable, 'src/fencing/decisions/core.ts', 'admit()'),
+  entry(arbitrationTable, 'src/fencing/decisions/arbitration.ts', 'arbitrate()'),
   entry(voteTable, 'src/arbitrator/vote.ts', 'decide()', 'tick()'),
   entry(STATE_TABLE, 'src/pgsql/core/state.ts', 'classifyInstance()'),
   entry(TRANSITION_TABLE, 'src/pgsql/core/notify.ts', 'classifyTransition()'),

@@ -13,7 +13,7 @@ import { type ConfigOpts, loadFor, socketPath, withDaemonOptions } from '../cli/
 import { callDaemon, DaemonUnreachableError } from '../cli/control-client.js';
 import { reportConfigError } from '../cli/core-commands.js';
 import { jsonText, table } from '../cli/output.js';
-import { fenceActions } from './core.js';
+import { fenceActions } from './decisions/core.js';
 import { type HistoryEntry, JOURNAL_FILE, readJournalFile } from './journal.js';
 
 interface FenceOpts extends ConfigOpts {

@@ -7,7 +7,7 @@
  */
 import type { Counter } from 'prom-client';
 import type { RefusalReason } from './api.js';
-import { fenceActions } from './core.js';
+import { fenceActions } from './decisions/core.js';
 
 /** Results of a fence operation (FenceResult.result). */
 export const fenceResults = ['success', 'failed', 'refused'] as const;

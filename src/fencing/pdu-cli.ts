@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { DriverError, type PlugInfo, type PowerDriver } from './driver.js';
-import { runOneLevel } from './one-level.js';
+import { runOneLevel } from './operations/one-level.js';
 
 interface PduOpts {
   driver?: string;

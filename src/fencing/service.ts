@@ -9,11 +9,11 @@
  */
 import type { Service, ServiceContext, ServiceFactory } from '../daemon/service.js';
 import { FenceApi } from './api.js';
-import { Arbiter, observerView } from './arbitration.js';
 import type { FencingConfig } from './config.js';
+import { Arbiter, observerView } from './decisions/arbitration.js';
 import { createDriver, deviceName, isSimulated } from './drivers.js';
-import { Fencer } from './fencer.js';
 import { FenceJournal } from './journal.js';
+import { Fencer } from './operations/fencer.js';
 import { readKeyFile } from './protocol.js';
 import { registerFenceControl } from './service/control.js';
 import { fencingEntities } from './service/entities.js';

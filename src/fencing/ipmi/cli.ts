@@ -11,7 +11,7 @@
 import { statSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DriverError } from '../driver.js';
-import { runOneLevel } from '../one-level.js';
+import { runOneLevel } from '../operations/one-level.js';
 import { SingleFlight } from '../single-flight.js';
 import type { IpmiClient } from './client.js';
 import type { ChassisAction } from './codec.js';

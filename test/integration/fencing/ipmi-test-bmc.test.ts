@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { DriverError, type DriverErrorKind } from '../../../src/fencing/driver.js';
 import { IpmiClient, type IpmiClientOptions } from '../../../src/fencing/ipmi/client.js';
 import { createIpmiDriver, ipmiDeviceSchema, ipmiDriverOf } from '../../../src/fencing/ipmi/index.js';
-import { runOneLevel } from '../../../src/fencing/one-level.js';
+import { runOneLevel } from '../../../src/fencing/operations/one-level.js';
 import { SingleFlight } from '../../../src/fencing/single-flight.js';
 import { run } from '../../fixtures/ipmi-sim.js';
 import { freePort, onCleanup, tempDir } from '../../fixtures/proc.js';

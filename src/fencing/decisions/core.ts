@@ -20,8 +20,14 @@
  * the box knows: the fence-race guard (refusals) and one-operation-per-target (join, wait,
  * cancel a pending power-on, run).
  */
-import { type ConstantRow, constantOutcomes, type DecisionTable, decideBy, type TableRow } from '../decisions/table.js';
-import type { DriverErrorKind, PowerState } from './driver.js';
+import {
+  type ConstantRow,
+  constantOutcomes,
+  type DecisionTable,
+  decideBy,
+  type TableRow,
+} from '../../decisions/table.js';
+import type { DriverErrorKind, PowerState } from '../driver.js';
 
 export const fenceActions = ['off', 'on', 'reboot', 'status'] as const;
 export type FenceAction = (typeof fenceActions)[number];
@@ -435,7 +441,7 @@ const rows: readonly Row[] = [
 export const fencingTable: DecisionTable<Snapshot, Step[]> = {
   name: 'Fencing operation',
   summary:
-    'One fence operation (off, on, reboot, status) as a state machine over the plugs of one level: the runner (src/fencing/runner.ts) builds a snapshot of what it last read and sent, carries out the steps of the matching row, and asks again. Success only ever comes from plugs read in the state asked for.',
+    'One fence operation (off, on, reboot, status) as a state machine over the plugs of one level: the runner (src/fencing/operations/runner.ts) builds a snapshot of what it last read and sent, carries out the steps of the matching row, and asks again. Success only ever comes from plugs read in the state asked for.',
   phases,
   phaseOf: (s) => s.phase,
   rows,
@@ -624,7 +630,7 @@ const guardRows: readonly GuardRow[] = [
 export const guardTable: DecisionTable<GuardSnapshot, Verdict> = {
   name: 'Fence request guard',
   summary:
-    "What happens to a new fence request, from what the box knows (src/fencing/fencer.ts builds the snapshot: who asks, what runs, the last power known of every node, the requester's fresh read, the time). The fence-race rows refuse only on positive knowledge that the requester cannot be alive; the busy rows keep one operation per target.",
+    "What happens to a new fence request, from what the box knows (src/fencing/operations/fencer.ts builds the snapshot: who asks, what runs, the last power known of every node, the requester's fresh read, the time). The fence-race rows refuse only on positive knowledge that the requester cannot be alive; the busy rows keep one operation per target.",
   ...constantOutcomes(guardRows, (verdict) => verdict),
 };
 

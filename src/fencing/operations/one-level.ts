@@ -5,8 +5,8 @@
  * only what is not yet in the wanted state, verifies by reading the new state back, and a reboot
  * is off verified, the boot delay, then on verified.
  */
-import type { FenceAction } from './core.js';
-import { DriverError, type DriverErrorKind, type PowerDriver, type PowerState } from './driver.js';
+import type { FenceAction } from '../decisions/core.js';
+import { DriverError, type DriverErrorKind, type PowerDriver, type PowerState } from '../driver.js';
 import { type OperationOutcome, runOperation, type Timing } from './runner.js';
 
 export type OneLevelAction = Exclude<FenceAction, 'status'>;

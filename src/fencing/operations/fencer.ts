@@ -12,9 +12,10 @@
  *   whose outcome never changes the answer;
  * - every operation is written to the journal before any device is touched, and its result after.
  */
-import type { Arbiter } from './arbitration.js';
-import type { FencingConfig } from './config.js';
-import { consensusMs, requesterBootMs } from './config.js';
+
+import type { FencingConfig } from '../config.js';
+import { consensusMs, requesterBootMs } from '../config.js';
+import type { Arbiter } from '../decisions/arbitration.js';
 import {
   admit,
   type Decision,
@@ -26,9 +27,9 @@ import {
   type PowerKnowledge,
   type RunningStage,
   type RunningView,
-} from './core.js';
-import type { PowerDriver, PowerState } from './driver.js';
-import type { FenceJournal, OutcomeFields, Requester } from './journal.js';
+} from '../decisions/core.js';
+import type { PowerDriver, PowerState } from '../driver.js';
+import type { FenceJournal, OutcomeFields, Requester } from '../journal.js';
 import { type Clock, type LevelDef, type OperationOutcome, realClock, runOperation, type Timing } from './runner.js';
 
 export interface FenceRequest {

@@ -18,9 +18,9 @@
  * (timer + wake-up when the rival asks) and reports decisions. The race guard (core.ts) still
  * decides afterwards what happens to a request arbitration lets through.
  */
-import { type DecisionTable, decideBy, type TableDecision } from '../decisions/table.js';
-import { parseLsn } from '../pgsql/core/lsn.js';
-import type { RackSnapshot } from '../pgsql/observer/types.js';
+import { type DecisionTable, decideBy, type TableDecision } from '../../decisions/table.js';
+import { parseLsn } from '../../pgsql/core/lsn.js';
+import type { RackSnapshot } from '../../pgsql/observer/types.js';
 import type { FenceAction } from './core.js';
 
 /** What the observer said about one node's PostgreSQL, as far as arbitration needs it. */

@@ -18,8 +18,8 @@ import {
   type RebootPowerOn,
   type Result,
   type Snapshot,
-} from './core.js';
-import { DriverError, type DriverErrorKind, type PowerDriver, type PowerState } from './driver.js';
+} from '../decisions/core.js';
+import { DriverError, type DriverErrorKind, type PowerDriver, type PowerState } from '../driver.js';
 
 export interface PlugRef {
   device: string;
