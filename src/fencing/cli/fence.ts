@@ -9,12 +9,12 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { type ConfigOpts, loadFor, socketPath, withDaemonOptions } from '../cli/config-source.js';
-import { callDaemon, DaemonUnreachableError } from '../cli/control-client.js';
-import { reportConfigError } from '../cli/core-commands.js';
-import { jsonText, table } from '../cli/output.js';
-import { fenceActions } from './decisions/core.js';
-import { type HistoryEntry, JOURNAL_FILE, readJournalFile } from './journal.js';
+import { type ConfigOpts, loadFor, socketPath, withDaemonOptions } from '../../cli/config-source.js';
+import { callDaemon, DaemonUnreachableError } from '../../cli/control-client.js';
+import { reportConfigError } from '../../cli/core-commands.js';
+import { jsonText, table } from '../../cli/output.js';
+import { fenceActions } from '../decisions/core.js';
+import { type HistoryEntry, JOURNAL_FILE, readJournalFile } from '../journal.js';
 
 interface FenceOpts extends ConfigOpts {
   action?: string;

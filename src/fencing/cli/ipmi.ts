@@ -11,12 +11,12 @@
 import { statSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DriverError } from '../driver.js';
+import type { IpmiClient } from '../ipmi/client.js';
+import type { ChassisAction } from '../ipmi/codec.js';
+import type { IpmiDeviceConfig } from '../ipmi/config.js';
+import { createIpmiClient, createIpmiDriver, IPMI_PLUG } from '../ipmi/index.js';
 import { runOneLevel } from '../operations/one-level.js';
 import { SingleFlight } from '../single-flight.js';
-import type { IpmiClient } from './client.js';
-import type { ChassisAction } from './codec.js';
-import type { IpmiDeviceConfig } from './config.js';
-import { createIpmiClient, createIpmiDriver, IPMI_PLUG } from './index.js';
 
 interface IpmiCliOptions {
   host: string;
