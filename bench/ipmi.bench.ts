@@ -13,8 +13,8 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { expect, it } from 'vitest';
-import { IpmiClient } from '../src/fencing/ipmi/client.js';
-import { ipmiDriverOf } from '../src/fencing/ipmi/index.js';
+import { IpmiClient } from '../src/fencing/devices/ipmi/client.js';
+import { ipmiDriverOf } from '../src/fencing/devices/ipmi/index.js';
 import { runOneLevel } from '../src/fencing/operations/one-level.js';
 import { run, startIpmiSim } from '../test/fixtures/ipmi-sim.js';
 import { onCleanup, tempDir } from '../test/fixtures/proc.js';

@@ -6,7 +6,7 @@
 import { voteTable } from '../arbitrator/vote.js';
 import { arbitrationTable } from '../fencing/decisions/arbitration.js';
 import { fencingTable, guardTable } from '../fencing/decisions/core.js';
-import { LOGIN_TABLE } from '../fencing/pdu-serial/apc-cli.js';
+import { LOGIN_TABLE } from '../fencing/devices/pdu-serial/apc-cli.js';
 import { heuristicsTable } from '../pgsql/core/heuristics.js';
 import { TRANSITION_TABLE } from '../pgsql/core/notify.js';
 import { REJOIN_TABLE } from '../pgsql/core/rejoin.js';
@@ -55,7 +55,7 @@ export const TABLES: readonly RegisteredTable[] = [
   entry(heuristicsTable, 'src/pgsql/core/heuristics.ts', 'heuristicsVerdict()'),
   entry(qdeviceTable, 'src/qdevice/state.ts', 'qdeviceHealth()'),
   entry(gateTable, 'src/watchdog/gate.ts', 'decideFeed()'),
-  entry(LOGIN_TABLE, 'src/fencing/pdu-serial/apc-cli.ts', 'login()'),
+  entry(LOGIN_TABLE, 'src/fencing/devices/pdu-serial/apc-cli.ts', 'login()'),
 ];
 
 /** Heading anchor of a table in docs/tables.md (GitHub's slug of the heading). */

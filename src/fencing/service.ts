@@ -11,7 +11,7 @@ import type { Service, ServiceContext, ServiceFactory } from '../daemon/service.
 import { FenceApi } from './api.js';
 import type { FencingConfig } from './config.js';
 import { Arbiter, observerView } from './decisions/arbitration.js';
-import { createDriver, deviceName, isSimulated } from './drivers.js';
+import { createDriver, deviceName, isSimulated } from './devices/registry.js';
 import { FenceJournal } from './journal.js';
 import { Fencer } from './operations/fencer.js';
 import { readKeyFile } from './protocol.js';

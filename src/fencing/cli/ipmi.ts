@@ -10,13 +10,13 @@
  */
 import { statSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { DriverError } from '../driver.js';
-import type { IpmiClient } from '../ipmi/client.js';
-import type { ChassisAction } from '../ipmi/codec.js';
-import type { IpmiDeviceConfig } from '../ipmi/config.js';
-import { createIpmiClient, createIpmiDriver, IPMI_PLUG } from '../ipmi/index.js';
+import { DriverError } from '../devices/driver.js';
+import type { IpmiClient } from '../devices/ipmi/client.js';
+import type { ChassisAction } from '../devices/ipmi/codec.js';
+import type { IpmiDeviceConfig } from '../devices/ipmi/config.js';
+import { createIpmiClient, createIpmiDriver, IPMI_PLUG } from '../devices/ipmi/index.js';
+import { SingleFlight } from '../devices/single-flight.js';
 import { runOneLevel } from '../operations/one-level.js';
-import { SingleFlight } from '../single-flight.js';
 
 interface IpmiCliOptions {
   host: string;

@@ -6,7 +6,7 @@
  * 1 device error or not verified, 2 usage error.
  */
 import type { Command } from 'commander';
-import { DriverError, type PlugInfo, type PowerDriver } from '../driver.js';
+import { DriverError, type PlugInfo, type PowerDriver } from '../devices/driver.js';
 import { runOneLevel } from '../operations/one-level.js';
 
 interface PduOpts {
@@ -50,7 +50,7 @@ function num(cmd: Command, v: string | undefined, what: string): number | undefi
 export async function driverFromOptions(cmd: Command, o: PduOpts): Promise<PowerDriver> {
   // Transports load on demand, only the chosen one: `rackwitness --help` loads neither net-snmp
   // nor serialport, an SNMP command does not load the serial port's native binding.
-  const { defaultReadSecret } = await import('../pdu-common.js');
+  const { defaultReadSecret } = await import('../devices/outlets.js');
   const timeout = num(cmd, o.timeout, '--timeout');
   try {
     if (o.driver === 'apc-snmp') {
@@ -82,7 +82,7 @@ export async function driverFromOptions(cmd: Command, o: PduOpts): Promise<Power
         timeout_s: timeout ?? 1,
       };
       const community = o.community;
-      const { createApcSnmpDriver } = await import('../apc-snmp/index.js');
+      const { createApcSnmpDriver } = await import('../devices/apc-snmp/index.js');
       return createApcSnmpDriver(cfg, {
         readSecret: (f) =>
           f === CLI_COMMUNITY && community !== undefined ? Promise.resolve(community) : defaultReadSecret(f),
@@ -92,7 +92,7 @@ export async function driverFromOptions(cmd: Command, o: PduOpts): Promise<Power
     if (o.driver === 'pdu-serial' || o.driver === 'apc-serial') {
       if (!o.device) usage(cmd, '--device is required with --driver pdu-serial');
       if (!o.user || !o.passwordFile) usage(cmd, '--user and --password-file are required with --driver pdu-serial');
-      const { createPduSerialDriver } = await import('../pdu-serial/index.js');
+      const { createPduSerialDriver } = await import('../devices/pdu-serial/index.js');
       return createPduSerialDriver({
         driver: 'pdu-serial',
         name: 'pdu',

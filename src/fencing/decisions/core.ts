@@ -27,7 +27,7 @@ import {
   decideBy,
   type TableRow,
 } from '../../decisions/table.js';
-import type { DriverErrorKind, PowerState } from '../driver.js';
+import type { DriverErrorKind, PowerState } from '../devices/driver.js';
 
 export const fenceActions = ['off', 'on', 'reboot', 'status'] as const;
 export type FenceAction = (typeof fenceActions)[number];

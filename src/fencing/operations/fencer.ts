@@ -28,7 +28,7 @@ import {
   type RunningStage,
   type RunningView,
 } from '../decisions/core.js';
-import type { PowerDriver, PowerState } from '../driver.js';
+import type { PowerDriver, PowerState } from '../devices/driver.js';
 import type { FenceJournal, OutcomeFields, Requester } from '../journal.js';
 import { type Clock, type LevelDef, type OperationOutcome, realClock, runOperation, type Timing } from './runner.js';
 

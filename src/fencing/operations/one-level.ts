@@ -6,7 +6,7 @@
  * is off verified, the boot delay, then on verified.
  */
 import type { FenceAction } from '../decisions/core.js';
-import { DriverError, type DriverErrorKind, type PowerDriver, type PowerState } from '../driver.js';
+import { DriverError, type DriverErrorKind, type PowerDriver, type PowerState } from '../devices/driver.js';
 import { type OperationOutcome, runOperation, type Timing } from './runner.js';
 
 export type OneLevelAction = Exclude<FenceAction, 'status'>;

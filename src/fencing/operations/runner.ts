@@ -19,7 +19,7 @@ import {
   type Result,
   type Snapshot,
 } from '../decisions/core.js';
-import { DriverError, type DriverErrorKind, type PowerDriver, type PowerState } from '../driver.js';
+import { DriverError, type DriverErrorKind, type PowerDriver, type PowerState } from '../devices/driver.js';
 
 export interface PlugRef {
   device: string;

@@ -2,7 +2,7 @@
 
 import type { FencingConfig } from '../config.js';
 import { preference } from '../decisions/arbitration.js';
-import type { PowerState } from '../driver.js';
+import type { PowerState } from '../devices/driver.js';
 import type { HistoryEntry } from '../journal.js';
 import { worstCaseFollowUpS, worstCaseS } from '../operations/fencer.js';
 import type { DeviceState, FencingState } from './state.js';

@@ -7,10 +7,10 @@ import type { Health } from '../../daemon/service.js';
 import type { FenceApi } from '../api.js';
 import type { FencingConfig } from '../config.js';
 import type { Arbiter } from '../decisions/arbitration.js';
-import type { PowerDriver, PowerState } from '../driver.js';
+import type { PowerDriver, PowerState } from '../devices/driver.js';
+import { SingleFlight } from '../devices/single-flight.js';
 import type { FenceJournal } from '../journal.js';
 import type { Fencer } from '../operations/fencer.js';
-import { SingleFlight } from '../single-flight.js';
 
 export const NAME = 'fencing';
 

@@ -4,9 +4,9 @@
  * reboot = off verified, boot delay, on verified. Driven against the simulated device family.
  */
 import { describe, expect, it } from 'vitest';
+import { createSimDriver, type SimFault, simDeviceSchema } from '../../../src/fencing/devices/sim/index.js';
 import { runOneLevel } from '../../../src/fencing/operations/one-level.js';
 import type { Timing } from '../../../src/fencing/operations/runner.js';
-import { createSimDriver, type SimFault, simDeviceSchema } from '../../../src/fencing/sim/index.js';
 
 const timing = (o: Partial<Timing> = {}): Timing => ({
   powerTimeoutMs: 1000,

@@ -1,7 +1,7 @@
 /** Config schema of the PDU serial-console driver: light, so loading the config never loads serialport. */
 import { z } from 'zod';
-import { pathField, seconds, secretFile } from '../../config/fields.js';
-import { deviceNameField, outletsField } from '../pdu-common.js';
+import { pathField, seconds, secretFile } from '../../../config/fields.js';
+import { deviceNameField, outletsField } from '../outlets.js';
 
 export const pduSerialDeviceSchema = z
   .strictObject({

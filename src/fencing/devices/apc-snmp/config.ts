@@ -1,7 +1,7 @@
 /** Config schema of the SNMP PDU driver: light, so loading the config never loads net-snmp. */
 import { z } from 'zod';
-import { port, seconds, secretFile } from '../../config/fields.js';
-import { deviceNameField, outletsField } from '../pdu-common.js';
+import { port, seconds, secretFile } from '../../../config/fields.js';
+import { deviceNameField, outletsField } from '../outlets.js';
 import { FAMILY_IDS } from './tables.js';
 
 export const snmpV3Schema = z

@@ -14,7 +14,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ResolvedGpioLine } from '../../board/gpio.js';
+import type { ResolvedGpioLine } from '../../../board/gpio.js';
 
 export type Level = 0 | 1;
 

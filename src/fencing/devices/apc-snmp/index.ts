@@ -6,7 +6,7 @@
  */
 import snmp, { type Session, type Varbind } from 'net-snmp';
 import { DriverError, type PlugInfo, type PowerDriver, type PowerState } from '../driver.js';
-import { abortable, defaultReadSecret, type PduDriverDeps, readSecretFor, resolvePlug } from '../pdu-common.js';
+import { abortable, defaultReadSecret, type PduDriverDeps, readSecretFor, resolvePlug } from '../outlets.js';
 import {
   decodeState,
   FAMILIES,

@@ -3,7 +3,7 @@
  * (discriminated on `driver`). Secrets only by reference to files.
  */
 import { z } from 'zod';
-import { port, secretFile } from '../../config/fields.js';
+import { port, secretFile } from '../../../config/fields.js';
 
 export const ipmiDeviceSchema = z
   .strictObject({

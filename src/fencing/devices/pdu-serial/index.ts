@@ -10,7 +10,7 @@
  */
 import { SerialPort } from 'serialport';
 import { DriverError, type PlugInfo, type PowerDriver, type PowerState } from '../driver.js';
-import { abortable, defaultReadSecret, type PduDriverDeps, readSecretFor, resolvePlug } from '../pdu-common.js';
+import { abortable, defaultReadSecret, type PduDriverDeps, readSecretFor, resolvePlug } from '../outlets.js';
 import { type ApcCliOptions, isSessionLost, login, logout, outletStatus, runCommand } from './apc-cli.js';
 import { Exchange, SerialQueue } from './exchange.js';
 import { ConsoleFramer, type Frame } from './framer.js';

@@ -9,10 +9,10 @@
  * line, not that the contacts moved or that the node is unpowered. docs/pdu.md says so.
  */
 import { z } from 'zod';
-import { GpioResolveError, type ResolvedGpioLine, resolveGpioLine } from '../../board/gpio.js';
-import { pathField } from '../../config/fields.js';
+import { GpioResolveError, type ResolvedGpioLine, resolveGpioLine } from '../../../board/gpio.js';
+import { pathField } from '../../../config/fields.js';
 import { DriverError, type PlugInfo, type PowerDriver, type PowerState } from '../driver.js';
-import { abortable, deviceNameField, outletsField, type PduDriverDeps, resolvePlug } from '../pdu-common.js';
+import { abortable, deviceNameField, outletsField, type PduDriverDeps, resolvePlug } from '../outlets.js';
 import { type Level, type LineBackend, type LineIo, onoffBackend, sysfsBackend } from './lines.js';
 
 export { type LineBackend, type LineIo, onoffBackend, sysfsBackend } from './lines.js';

@@ -4,7 +4,7 @@
  * lines) are exported for unit tests; the dialogue runs over an Exchange.
  */
 import type { Logger } from 'pino';
-import { type DecisionTable, decideBy, type TableRow } from '../../decisions/table.js';
+import { type DecisionTable, decideBy, type TableRow } from '../../../decisions/table.js';
 import { DriverError, type DriverErrorKind, type PowerState } from '../driver.js';
 import type { Exchange, Matcher } from './exchange.js';
 import type { Frame } from './framer.js';

@@ -5,11 +5,11 @@
  * Adding a family = one import and one row below.
  */
 import type { Logger } from 'pino';
-import { type DeviceConfig, deviceName } from './device-schema.js';
 import { DriverError, type PowerDriver } from './driver.js';
+import { type DeviceConfig, deviceName } from './schema.js';
 import type { SingleFlight } from './single-flight.js';
 
-export { type DeviceConfig, deviceName, deviceSchema } from './device-schema.js';
+export { type DeviceConfig, deviceName, deviceSchema } from './schema.js';
 
 /** What every driver factory receives besides its own config section. */
 export interface DriverDeps {
