@@ -1,15 +1,15 @@
 /**
  * The config schema of `fencing.devices`: a discriminated union on `driver` of every family's
  * device schema. Only the light config modules are imported here, so loading a config never
- * loads a driver's transport (net-snmp, serialport, onoff); drivers.ts loads those on demand.
- * Adding a family = one import and one entry below, and one row in drivers.ts.
+ * loads a driver's transport (net-snmp, serialport, onoff); registry.ts loads those on demand.
+ * Adding a family = one import and one entry below, and one row in registry.ts.
  */
 import { z } from 'zod';
 import { apcSnmpDeviceSchema } from './apc-snmp/config.js';
-import { gpioRelayDeviceSchema } from './gpio-relay/index.js';
+import { gpioRelayDeviceSchema } from './gpio-relay/config.js';
 import { ipmiDeviceSchema } from './ipmi/config.js';
 import { pduSerialDeviceSchema } from './pdu-serial/config.js';
-import { simDeviceSchema } from './sim/index.js';
+import { simDeviceSchema } from './sim/config.js';
 
 export const deviceSchema = z
   .discriminatedUnion('driver', [
