@@ -63,7 +63,7 @@ export async function preflightProblems(c: Config, opts: PreflightOptions = {}):
         });
     }
     if (f.api.enabled) {
-      const { readKeyFile } = await import('../fencing/protocol.js');
+      const { readKeyFile } = await import('../fencing/api/protocol.js');
       f.api.keys.forEach((k, i) => {
         try {
           readKeyFile(k.key_file);

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { VERSION } from '../../version.js';
-import { MIN_KEY_CHARS, readKeyFile, signedHeaders } from '../protocol.js';
+import { MIN_KEY_CHARS, readKeyFile, signedHeaders } from '../api/protocol.js';
 
 const AGENT = 'fence_rackwitness';
 const ACTIONS = [

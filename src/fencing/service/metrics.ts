@@ -2,7 +2,7 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { ServiceContext } from '../../daemon/service.js';
 import { arbitrationTable } from '../decisions/arbitration.js';
-import { zeroFenceApiRequests, zeroFenceOperations } from '../metrics.js';
+import { zeroFenceApiRequests, zeroFenceOperations } from './counter-labels.js';
 import type { FencingState } from './state.js';
 
 export interface FencingMetrics {

@@ -3,7 +3,7 @@
  * power/problem state the monitor and the snapshot read.
  */
 import type { ServiceContext } from '../../daemon/service.js';
-import type { Attempt } from '../api.js';
+import type { Attempt } from '../api/server.js';
 import type { ArbiterOptions } from '../decisions/arbitration.js';
 import type { FenceRequest, FenceResult, FencerHooks, FollowUpResult } from '../operations/fencer.js';
 import type { FencingMetrics } from './metrics.js';

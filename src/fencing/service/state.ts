@@ -4,7 +4,7 @@
  * entities read. One object, passed to each concern's module.
  */
 import type { Health } from '../../daemon/service.js';
-import type { FenceApi } from '../api.js';
+import type { FenceApi } from '../api/server.js';
 import type { FencingConfig } from '../config.js';
 import type { Arbiter } from '../decisions/arbitration.js';
 import type { PowerDriver, PowerState } from '../devices/driver.js';

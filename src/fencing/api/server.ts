@@ -8,9 +8,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type FenceAction, fenceActions } from './decisions/core.js';
+import { type FenceAction, fenceActions } from '../decisions/core.js';
+import { type Fencer, UnknownTargetError } from '../operations/fencer.js';
 import { NonceStore, NonceStoreError } from './nonce-store.js';
-import { type Fencer, UnknownTargetError } from './operations/fencer.js';
 import { canonical, HEADERS, NONCE_RE, signatureMatches } from './protocol.js';
 
 export const MAX_BODY_BYTES = 4096;

@@ -14,7 +14,7 @@
  * the next append terminates it first.
  */
 import { join } from 'node:path';
-import { JsonlFile, readJsonl } from '../daemon/jsonl.js';
+import { JsonlFile, readJsonl } from '../../daemon/jsonl.js';
 
 export const NONCE_FILE = 'fence-nonces.jsonl';
 /** Compact when the file holds this many lines more than the live entries. */

@@ -6,8 +6,8 @@
  * registers its metrics.
  */
 import type { Counter } from 'prom-client';
-import type { RefusalReason } from './api.js';
-import { fenceActions } from './decisions/core.js';
+import type { RefusalReason } from '../api/server.js';
+import { fenceActions } from '../decisions/core.js';
 
 /** Results of a fence operation (FenceResult.result). */
 export const fenceResults = ['success', 'failed', 'refused'] as const;

@@ -3,8 +3,8 @@
  * socket can send any JSON, so nothing it sends is trusted as an identity and every number is
  * validated (a clear error naming the parameter, never a silent clamp).
  */
-import type { ControlParams, Untrusted } from '../daemon/control-protocol.js';
-import type { Requester } from './journal.js';
+import type { ControlParams, Untrusted } from '../../daemon/control-protocol.js';
+import type { Requester } from '../journal.js';
 
 const USER_RE = /^[A-Za-z0-9_.@-]{1,64}$/;
 
