@@ -24,7 +24,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   { names: ['ipmi'], load: async () => (await import('../fencing/cli/ipmi.js')).registerIpmiCli },
   {
     names: ['install-agents'],
-    load: async () => (await import('../pgsql/install-agents.js')).registerInstallAgentsCli,
+    load: async () => (await import('../agents/install.js')).registerInstallAgentsCli,
   },
   { names: ['pdu'], load: async () => (await import('../fencing/cli/pdu.js')).registerPduCli },
   { names: ['qdevice'], load: async () => (await import('../qdevice/cli.js')).registerQdeviceCli },

@@ -5,7 +5,7 @@
  * from OCF_RESKEY_*; exit code = OCF return code; messages on stderr (Pacemaker logs them).
  */
 import { hostname } from 'node:os';
-import { OCF } from '../core/index.js';
+import { OCF } from '../../pgsql/core/index.js';
 import type { AgentContext } from './actions.js';
 import { demote, lightValidate, monitor, newContext, notify, promote, start, stop, validateAll } from './actions.js';
 import { run, stderrLogger } from './io.js';

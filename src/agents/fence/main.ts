@@ -10,8 +10,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { MIN_KEY_CHARS, readKeyFile, signedHeaders } from '../../fencing/api/protocol.js';
 import { VERSION } from '../../version.js';
-import { MIN_KEY_CHARS, readKeyFile, signedHeaders } from '../api/protocol.js';
 
 const AGENT = 'fence_rackwitness';
 const ACTIONS = [
@@ -672,6 +672,6 @@ async function main(): Promise<void> {
 }
 
 // run when executed (not when imported by tests)
-if (process.argv[1] && /fence_rackwitness(\.cjs)?$|agent[/\\]main\.js$/.test(process.argv[1])) {
+if (process.argv[1] && /fence_rackwitness(\.cjs)?$|fence[/\\]main\.js$/.test(process.argv[1])) {
   void main();
 }

@@ -22,7 +22,7 @@ import {
   type HeuristicsSnapshot,
   heuristicsVerdict,
   type UpstreamProbe,
-} from '../core/heuristics.js';
+} from '../../pgsql/core/heuristics.js';
 
 export interface HeuristicsOptions {
   pghost: string;

@@ -14,7 +14,7 @@ import type {
   NodePosition,
   RejoinDecision,
   SwitchoverVerdict,
-} from '../core/index.js';
+} from '../../pgsql/core/index.js';
 import {
   checkSwitchover,
   classifyInstance,
@@ -36,7 +36,7 @@ import {
   parseTimelineHistory,
   parseWaldump,
   walEnd,
-} from '../core/index.js';
+} from '../../pgsql/core/index.js';
 import { Attributes } from './attrs.js';
 import type { Logger } from './io.js';
 import { Deadline, isExecutable, PgEdge, parseConninfo, run, splitOpts } from './io.js';

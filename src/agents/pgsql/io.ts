@@ -6,8 +6,8 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ControlData, InstanceSnapshot } from '../core/index.js';
-import { parseControldata, readinessFromPgIsready } from '../core/index.js';
+import type { ControlData, InstanceSnapshot } from '../../pgsql/core/index.js';
+import { parseControldata, readinessFromPgIsready } from '../../pgsql/core/index.js';
 import type { AgentParams } from './params.js';
 
 export class Deadline {
