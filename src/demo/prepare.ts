@@ -9,8 +9,8 @@ import { dirname } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { configJsonSchema } from '../config/json-schema.js';
 import { type LoadedConfig, loadConfigText, walkMarked } from '../config/load.js';
+import { ProviderRegistry } from '../daemon/providers.js';
 import { baseTopicOf } from '../status/service.js';
-import { ProviderRegistry } from './providers.js';
 
 export interface DemoHandle {
   /** The config the daemon runs with (secrets checked, simulated peers filled in). */
@@ -39,7 +39,7 @@ export async function prepareDemo(pre: LoadedConfig): Promise<DemoHandle> {
   const notes: string[] = [];
   const providers = new ProviderRegistry();
   // PostgreSQL: a real primary + streaming standby when the binaries are here, else a simulation.
-  const { startDemoRack } = await import('../pgsql/observer/demo-rack.js');
+  const { startDemoRack } = await import('./pg-rack.js');
   const pgRack = await startDemoRack();
   stops.push(() => pgRack.stop());
   if (pgRack.simulation) providers.provide('pgsql.simulatedRack', pgRack.simulation);

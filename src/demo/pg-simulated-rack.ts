@@ -5,8 +5,8 @@
  * crash, start, promote and cut replication so the demo can show every state. Time is passed in,
  * so tests drive it deterministically. Everything it reports is labelled "simulated".
  */
-import { formatLsn, type Lsn } from '../core/lsn.js';
-import type { NodeProbe, NodeRows, RackSource } from './types.js';
+import { formatLsn, type Lsn } from '../pgsql/core/lsn.js';
+import type { NodeProbe, NodeRows, RackSource } from '../pgsql/observer/types.js';
 
 interface SimNode {
   name: string;

@@ -11,9 +11,9 @@
  *   ...; await rack.stop();              // on demo stop
  */
 import { readFileSync } from 'node:fs';
-import { type PgsqlConfig, pgsqlConfigSchema } from '../config.js';
-import { DEFAULT_PG_BIN, MONITOR_ROLE, pgBinariesPresent, type RealRack, startRealRack } from './real-rack.js';
-import { SimulatedRack } from './simulated.js';
+import { type PgsqlConfig, pgsqlConfigSchema } from '../pgsql/config.js';
+import { DEFAULT_PG_BIN, MONITOR_ROLE, pgBinariesPresent, type RealRack, startRealRack } from './pg-real-rack.js';
+import { SimulatedRack } from './pg-simulated-rack.js';
 
 export interface DemoRackOptions {
   /** Node names; default node-a, node-b. */
