@@ -82,8 +82,8 @@ export async function driverFromOptions(cmd: Command, o: PduOpts): Promise<Power
         timeout_s: timeout ?? 1,
       };
       const community = o.community;
-      const { createApcSnmpDriver } = await import('../devices/apc-snmp/index.js');
-      return createApcSnmpDriver(cfg, {
+      const { apcSnmpDeviceSchema, createApcSnmpDriver } = await import('../devices/apc-snmp/index.js');
+      return createApcSnmpDriver(apcSnmpDeviceSchema.parse(cfg), {
         readSecret: (f) =>
           f === CLI_COMMUNITY && community !== undefined ? Promise.resolve(community) : defaultReadSecret(f),
       });
@@ -92,16 +92,18 @@ export async function driverFromOptions(cmd: Command, o: PduOpts): Promise<Power
     if (o.driver === 'pdu-serial' || o.driver === 'apc-serial') {
       if (!o.device) usage(cmd, '--device is required with --driver pdu-serial');
       if (!o.user || !o.passwordFile) usage(cmd, '--user and --password-file are required with --driver pdu-serial');
-      const { createPduSerialDriver } = await import('../devices/pdu-serial/index.js');
-      return createPduSerialDriver({
-        driver: 'pdu-serial',
-        name: 'pdu',
-        device: o.device,
-        baud: (num(cmd, o.baud, '--baud') ?? 9600) as 9600,
-        user: o.user,
-        password_file: o.passwordFile,
-        command_timeout_s: timeout ?? 5,
-      });
+      const { createPduSerialDriver, pduSerialDeviceSchema } = await import('../devices/pdu-serial/index.js');
+      return createPduSerialDriver(
+        pduSerialDeviceSchema.parse({
+          driver: 'pdu-serial',
+          name: 'pdu',
+          device: o.device,
+          baud: (num(cmd, o.baud, '--baud') ?? 9600) as 9600,
+          user: o.user,
+          password_file: o.passwordFile,
+          command_timeout_s: timeout ?? 5,
+        }),
+      );
     }
   } catch (e) {
     if (e instanceof Error && e.name === 'ZodError') usage(cmd, `invalid options: ${e.message}`);

@@ -35,15 +35,17 @@ function tree(chips: FakeChip[], lines: number[]): string {
 }
 
 function relay(root: string, over: Partial<GpioRelayDeviceInput> = {}) {
-  return createGpioRelayDriver({
-    driver: 'gpio-relay',
-    name: 'relays',
-    chip_label: 'pinctrl-bcm2711',
-    relays: { '1': { line: 17 } },
-    outlets: { '1': 'node-b' },
-    sysfs_root: root,
-    ...over,
-  } as GpioRelayDeviceInput);
+  return createGpioRelayDriver(
+    gpioRelayDeviceSchema.parse({
+      driver: 'gpio-relay',
+      name: 'relays',
+      chip_label: 'pinctrl-bcm2711',
+      relays: { '1': { line: 17 } },
+      outlets: { '1': 'node-b' },
+      sysfs_root: root,
+      ...over,
+    } as GpioRelayDeviceInput),
+  );
 }
 
 async function failure(p: Promise<unknown>): Promise<DriverError> {

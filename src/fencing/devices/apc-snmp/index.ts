@@ -21,7 +21,7 @@ import {
 export { type ApcSnmpDeviceConfig, type ApcSnmpDeviceInput, apcSnmpDeviceSchema, snmpV3Schema } from './config.js';
 export { FAMILIES, FAMILY_IDS, familyForSysObjectId } from './tables.js';
 
-import { type ApcSnmpDeviceConfig, type ApcSnmpDeviceInput, apcSnmpDeviceSchema } from './config.js';
+import type { ApcSnmpDeviceConfig } from './config.js';
 
 const SYS_OBJECT_ID = '1.3.6.1.2.1.1.2.0';
 
@@ -30,8 +30,8 @@ interface Ctx {
   table: SnmpFamily;
 }
 
-export function createApcSnmpDriver(input: ApcSnmpDeviceInput, deps: PduDriverDeps = {}): PowerDriver {
-  const cfg = apcSnmpDeviceSchema.parse(input);
+/** The family's factory: the parsed config (apcSnmpDeviceSchema) and its deps. */
+export function createApcSnmpDriver(cfg: ApcSnmpDeviceConfig, deps: PduDriverDeps = {}): PowerDriver {
   return new SnmpPduDriver(cfg, deps);
 }
 

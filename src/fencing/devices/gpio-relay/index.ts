@@ -11,7 +11,7 @@
 import { GpioResolveError, type ResolvedGpioLine, resolveGpioLine } from '../../../board/gpio.js';
 import { DriverError, type PlugInfo, type PowerDriver, type PowerState } from '../driver.js';
 import { abortable, type PduDriverDeps, resolvePlug } from '../outlets.js';
-import { type GpioRelayDeviceConfig, type GpioRelayDeviceInput, gpioRelayDeviceSchema } from './config.js';
+import type { GpioRelayDeviceConfig } from './config.js';
 import { type Level, type LineBackend, type LineIo, onoffBackend, sysfsBackend } from './lines.js';
 
 export {
@@ -27,8 +27,8 @@ export interface GpioRelayDeps extends PduDriverDeps {
   backend?: LineBackend;
 }
 
-export function createGpioRelayDriver(input: GpioRelayDeviceInput, deps: GpioRelayDeps = {}): PowerDriver {
-  const cfg = gpioRelayDeviceSchema.parse(input);
+/** The family's factory: the parsed config (gpioRelayDeviceSchema) and its deps. */
+export function createGpioRelayDriver(cfg: GpioRelayDeviceConfig, deps: GpioRelayDeps = {}): PowerDriver {
   const backend =
     deps.backend ??
     (cfg.backend === 'onoff' || (cfg.backend === 'auto' && cfg.sysfs_root === '/sys')

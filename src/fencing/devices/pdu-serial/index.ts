@@ -19,10 +19,11 @@ export { classifyPrompt, kindOfCode, LOGIN_TABLE, parseOutletLine, parseResultCo
 export { type PduSerialDeviceConfig, type PduSerialDeviceInput, pduSerialDeviceSchema } from './config.js';
 export { ConsoleFramer } from './framer.js';
 
-import { type PduSerialDeviceConfig, type PduSerialDeviceInput, pduSerialDeviceSchema } from './config.js';
+import type { PduSerialDeviceConfig } from './config.js';
 
-export function createPduSerialDriver(input: PduSerialDeviceInput, deps: PduDriverDeps = {}): PowerDriver {
-  return new PduSerialDriver(pduSerialDeviceSchema.parse(input), deps);
+/** The family's factory: the parsed config (pduSerialDeviceSchema) and its deps. */
+export function createPduSerialDriver(cfg: PduSerialDeviceConfig, deps: PduDriverDeps = {}): PowerDriver {
+  return new PduSerialDriver(cfg, deps);
 }
 
 interface Link {
