@@ -13,9 +13,9 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { expect, it } from 'vitest';
-import { IpmiClient } from '../src/fencing/ipmi/client.js';
-import { ipmiDriverOf } from '../src/fencing/ipmi/index.js';
-import { runOneLevel } from '../src/fencing/one-level.js';
+import { IpmiClient } from '../src/fencing/devices/ipmi/client.js';
+import { ipmiDriverOf } from '../src/fencing/devices/ipmi/index.js';
+import { runOneLevel } from '../src/fencing/operations/one-level.js';
 import { run, startIpmiSim } from '../test/fixtures/ipmi-sim.js';
 import { onCleanup, tempDir } from '../test/fixtures/proc.js';
 import { childCpuMs, measure, median, packagedLayout } from './lib.js';
@@ -77,7 +77,7 @@ it('ipmi: ours vs fence_ipmilan vs ipmitool against the same ipmi_sim', async ()
     lean,
     [
       `import { Command } from '${resolve('node_modules/commander/esm.mjs')}';`,
-      `import { registerIpmiCli } from '${resolve('dist/fencing/ipmi/cli.js')}';`,
+      `import { registerIpmiCli } from '${resolve('dist/fencing/cli/ipmi.js')}';`,
       "const p = new Command('rackwitness');",
       'registerIpmiCli(p);',
       'await p.parseAsync(process.argv);',
@@ -192,7 +192,7 @@ it('ipmi: ours vs fence_ipmilan vs ipmitool against the same ipmi_sim', async ()
       ours.leanStatus,
       fence.status,
       tool.status,
-      'node process that loads only the ipmi command (dist/fencing/ipmi/cli.js + commander), start to answer',
+      'node process that loads only the ipmi command (dist/fencing/cli/ipmi.js + commander), start to answer',
     ),
     row(
       'off verified (ours via CLI process)',

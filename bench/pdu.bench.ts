@@ -16,10 +16,10 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, expect, it } from 'vitest';
-import { createApcSnmpDriver } from '../src/fencing/apc-snmp/index.js';
-import type { PowerDriver } from '../src/fencing/driver.js';
-import { runOneLevel } from '../src/fencing/one-level.js';
-import { createPduSerialDriver } from '../src/fencing/pdu-serial/index.js';
+import { apcSnmpDeviceSchema, createApcSnmpDriver } from '../src/fencing/devices/apc-snmp/index.js';
+import type { PowerDriver } from '../src/fencing/devices/driver.js';
+import { createPduSerialDriver, pduSerialDeviceSchema } from '../src/fencing/devices/pdu-serial/index.js';
+import { runOneLevel } from '../src/fencing/operations/one-level.js';
 import { consoleState, SerialConsole, TelnetConsole } from '../test/fixtures/apc-console.js';
 import { startFakeSnmpPdu } from '../test/fixtures/pdu-snmpd.js';
 import { cleanupDir, tempDir } from '../test/fixtures/proc.js';
@@ -82,7 +82,7 @@ it('SNMP: status and off-verified, ours vs fence_apc_snmp', async () => {
     port: pdu.port,
     community_file: 'community',
   };
-  const fresh = () => createApcSnmpDriver(cfg, secrets);
+  const fresh = () => createApcSnmpDriver(apcSnmpDeviceSchema.parse(cfg), secrets);
   const peerArgs = ['--ip', '127.0.0.1', '--ipport', String(pdu.port), '--community', 'private', '--plug', '7'];
   const warm = fresh();
   await warm.on('7', sig());
@@ -177,7 +177,13 @@ async function serialRow(cps: number): Promise<void> {
   const telnet = await TelnetConsole.listen(st, creds);
   const mk = (): PowerDriver =>
     createPduSerialDriver(
-      { driver: 'pdu-serial', name: 'bench-serial', device: pair.b, user: 'apc', password_file: 'pw' },
+      pduSerialDeviceSchema.parse({
+        driver: 'pdu-serial',
+        name: 'bench-serial',
+        device: pair.b,
+        user: 'apc',
+        password_file: 'pw',
+      }),
       { readSecret: async () => creds.password },
     );
   const runs = cps > 0 ? 7 : OURS_RUNS;

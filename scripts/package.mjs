@@ -55,17 +55,17 @@ export const AGENTS_NODE = '18';
 /** The node-side bundles (format cjs, target node18: run by Debian 12's /usr/bin/node 18).
  *  wrapper: a /bin/sh front (the OCF agent answers most notifies without starting Node). */
 export const AGENT_BUNDLES = [
-  { name: 'fence_rackwitness', entry: 'src/fencing/agent/main.ts', install: '/usr/sbin/fence_rackwitness' },
+  { name: 'fence_rackwitness', entry: 'src/agents/fence/main.ts', install: '/usr/sbin/fence_rackwitness' },
   {
     name: 'pgsqlms',
-    entry: 'src/pgsql/agent/main.ts',
+    entry: 'src/agents/pgsql/main.ts',
     install: '/usr/lib/ocf/resource.d/rackwitness/pgsqlms',
     wrapper: true,
   },
   // the corosync-qdevice quorum heuristics command (quorum.device.heuristics.exec_pgsql)
   {
     name: 'rackwitness-qdevice-heuristics',
-    entry: 'src/pgsql/agent/heuristics.ts',
+    entry: 'src/agents/pgsql/heuristics.ts',
     install: '/usr/sbin/rackwitness-qdevice-heuristics',
   },
 ];
@@ -428,7 +428,7 @@ async function main() {
   const A = join(STAGE, 'rackwitness-agents');
   const alib = join(A, 'usr/lib/rackwitness-agents');
   const agents = await bundleAgents(alib);
-  const { AGENTS, agentWrapper } = await import(resolve('dist/pgsql/install-agents.js'));
+  const { AGENTS, agentWrapper } = await import(resolve('dist/agents/install.js'));
   for (const a of agents) {
     const dest = join(A, a.install);
     mkdirSync(dirname(dest), { recursive: true });

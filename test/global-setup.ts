@@ -20,7 +20,7 @@ export default function setup(): void {
   const stale = !existsSync(built) || newestMtime('src') > statSync(built).mtimeMs;
   if (stale || process.env.RW_TEST_REBUILD === '1') {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-    for (const bin of ['dist/cli/main.js', 'dist/fencing/agent/main.js', 'dist/pgsql/agent/main.js'])
+    for (const bin of ['dist/cli/main.js', 'dist/agents/fence/main.js', 'dist/agents/pgsql/main.js'])
       execFileSync('chmod', ['+x', bin]);
   }
 }

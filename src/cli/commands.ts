@@ -19,14 +19,14 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   },
   { names: ['arbitrator'], load: async () => (await import('../arbitrator/cli.js')).registerArbitratorCli },
   { names: ['pg'], load: async () => (await import('../pgsql/cli.js')).registerPgsqlCli },
-  { names: ['fence'], load: async () => (await import('../fencing/cli.js')).registerFencingCli },
+  { names: ['fence'], load: async () => (await import('../fencing/cli/fence.js')).registerFencingCli },
   { names: ['watchdog'], load: async () => (await import('../watchdog/cli.js')).registerWatchdogCli },
-  { names: ['ipmi'], load: async () => (await import('../fencing/ipmi/cli.js')).registerIpmiCli },
+  { names: ['ipmi'], load: async () => (await import('../fencing/cli/ipmi.js')).registerIpmiCli },
   {
     names: ['install-agents'],
-    load: async () => (await import('../pgsql/install-agents.js')).registerInstallAgentsCli,
+    load: async () => (await import('../agents/install.js')).registerInstallAgentsCli,
   },
-  { names: ['pdu'], load: async () => (await import('../fencing/pdu-cli.js')).registerPduCli },
+  { names: ['pdu'], load: async () => (await import('../fencing/cli/pdu.js')).registerPduCli },
   { names: ['qdevice'], load: async () => (await import('../qdevice/cli.js')).registerQdeviceCli },
   // <cli:modules> capabilities add their row above this line
 ];

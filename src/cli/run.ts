@@ -2,9 +2,9 @@
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
 import { Daemon, StartError } from '../daemon/daemon.js';
-import type { DemoHandle } from '../daemon/demo.js';
 import { createLogger } from '../daemon/logger.js';
 import { sdNotify, startSystemdWatchdogPings } from '../daemon/sd-notify.js';
+import type { DemoHandle } from '../demo/prepare.js';
 import { type ConfigOpts, loadFor } from './config-source.js';
 import { reportConfigError } from './core-commands.js';
 
@@ -14,7 +14,7 @@ export async function runDaemon(opts: ConfigOpts): Promise<number> {
   try {
     if (opts.demo) {
       // The demo creates its own secrets and simulated peers, then loads the final config.
-      const { prepareDemo } = await import('../daemon/demo.js');
+      const { prepareDemo } = await import('../demo/prepare.js');
       const prepared = await prepareDemo(await loadFor(opts, { skipFileChecks: true }));
       demo = prepared;
       loaded = prepared.loaded;

@@ -53,7 +53,7 @@ export async function preflightProblems(c: Config, opts: PreflightOptions = {}):
 
   const f = c.fencing;
   if (f?.enabled) {
-    const { deviceName, isSimulated } = await import('../fencing/drivers.js');
+    const { deviceName, isSimulated } = await import('../fencing/devices/registry.js');
     for (const dc of f.devices) {
       if (isSimulated(dc) && !opts.demo && !f.allow_simulated)
         problems.push({
@@ -63,7 +63,7 @@ export async function preflightProblems(c: Config, opts: PreflightOptions = {}):
         });
     }
     if (f.api.enabled) {
-      const { readKeyFile } = await import('../fencing/protocol.js');
+      const { readKeyFile } = await import('../fencing/api/protocol.js');
       f.api.keys.forEach((k, i) => {
         try {
           readKeyFile(k.key_file);

@@ -9,11 +9,11 @@
  * can open: a handler sees each declared key as `unknown` (Untrusted) and checks it, naming the key.
  */
 import type { ArbitratorSnapshot } from '../arbitrator/arbitrator.js';
-import type { FenceAction } from '../fencing/core.js';
-import type { FenceResult } from '../fencing/fencer.js';
+import type { FenceAction } from '../fencing/decisions/core.js';
+import type { SimFault } from '../fencing/devices/sim/index.js';
 import type { HistoryEntry } from '../fencing/journal.js';
+import type { FenceResult } from '../fencing/operations/fencer.js';
 import type { FencingSnapshot } from '../fencing/service.js';
-import type { SimFault } from '../fencing/sim/index.js';
 import type { PreflightResult } from '../pgsql/observer/preflight.js';
 import type { RackSnapshot } from '../pgsql/observer/types.js';
 import type { WatchdogSnapshot, WatchdogTestResult } from '../watchdog/service.js';

@@ -5,7 +5,7 @@
  * pgsql observer that feeds its vote guard), so a consumer reads it late, never caches it.
  */
 import type { LastKnownLsn } from '../arbitrator/guard.js';
-import type { SimulatedRack } from '../pgsql/observer/simulated.js';
+import type { SimulatedRack } from '../demo/pg-simulated-rack.js';
 import type { RackSnapshot } from '../pgsql/observer/types.js';
 import type { FeedTicks } from '../watchdog/feed-ticks.js';
 

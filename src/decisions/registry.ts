@@ -4,9 +4,9 @@
  * runs `checkTable` over every entry. A new table is added here, and nowhere else needs to know.
  */
 import { voteTable } from '../arbitrator/vote.js';
-import { arbitrationTable } from '../fencing/arbitration.js';
-import { fencingTable, guardTable } from '../fencing/core.js';
-import { LOGIN_TABLE } from '../fencing/pdu-serial/apc-cli.js';
+import { arbitrationTable } from '../fencing/decisions/arbitration.js';
+import { fencingTable, guardTable } from '../fencing/decisions/core.js';
+import { LOGIN_TABLE } from '../fencing/devices/pdu-serial/apc-cli.js';
 import { heuristicsTable } from '../pgsql/core/heuristics.js';
 import { TRANSITION_TABLE } from '../pgsql/core/notify.js';
 import { REJOIN_TABLE } from '../pgsql/core/rejoin.js';
@@ -43,9 +43,9 @@ function entry<S, O>(table: DecisionTable<S, O>, source: string, ...consultedBy:
 }
 
 export const TABLES: readonly RegisteredTable[] = [
-  entry(fencingTable, 'src/fencing/core.ts', 'decide()'),
-  entry(guardTable, 'src/fencing/core.ts', 'admit()'),
-  entry(arbitrationTable, 'src/fencing/arbitration.ts', 'arbitrate()'),
+  entry(fencingTable, 'src/fencing/decisions/core.ts', 'decide()'),
+  entry(guardTable, 'src/fencing/decisions/core.ts', 'admit()'),
+  entry(arbitrationTable, 'src/fencing/decisions/arbitration.ts', 'arbitrate()'),
   entry(voteTable, 'src/arbitrator/vote.ts', 'decide()', 'tick()'),
   entry(STATE_TABLE, 'src/pgsql/core/state.ts', 'classifyInstance()'),
   entry(TRANSITION_TABLE, 'src/pgsql/core/notify.ts', 'classifyTransition()'),
@@ -55,7 +55,7 @@ export const TABLES: readonly RegisteredTable[] = [
   entry(heuristicsTable, 'src/pgsql/core/heuristics.ts', 'heuristicsVerdict()'),
   entry(qdeviceTable, 'src/qdevice/state.ts', 'qdeviceHealth()'),
   entry(gateTable, 'src/watchdog/gate.ts', 'decideFeed()'),
-  entry(LOGIN_TABLE, 'src/fencing/pdu-serial/apc-cli.ts', 'login()'),
+  entry(LOGIN_TABLE, 'src/fencing/devices/pdu-serial/apc-cli.ts', 'login()'),
 ];
 
 /** Heading anchor of a table in docs/tables.md (GitHub's slug of the heading). */

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { port, seconds, secretFile, serviceSwitches } from '../config/fields.js';
 import type { ConfigRule } from '../config/rules.js';
-import { rebootPowerOnModes } from './core.js';
-import { deviceName, deviceSchema } from './device-schema.js';
+import { rebootPowerOnModes } from './decisions/core.js';
+import { deviceName, deviceSchema } from './devices/schema.js';
 
 const nameRe = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const nameMsg = 'letters, digits, "_", "." and "-", at most 63 characters, starting with a letter or digit';

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { JsonlFile, parseJsonl, readJsonl } from '../daemon/jsonl.js';
-import type { PowerState } from './driver.js';
+import type { PowerState } from './devices/driver.js';
 
 export const JOURNAL_FILE = 'fence-journal.jsonl';
 

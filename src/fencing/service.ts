@@ -8,13 +8,13 @@
  * device monitor and health, the reporting hooks, the control methods, the snapshot and entities.
  */
 import type { Service, ServiceContext, ServiceFactory } from '../daemon/service.js';
-import { FenceApi } from './api.js';
-import { Arbiter, observerView } from './arbitration.js';
+import { readKeyFile } from './api/protocol.js';
+import { FenceApi } from './api/server.js';
 import type { FencingConfig } from './config.js';
-import { createDriver, deviceName, isSimulated } from './drivers.js';
-import { Fencer } from './fencer.js';
+import { Arbiter, observerView } from './decisions/arbitration.js';
+import { createDriver, deviceName, isSimulated } from './devices/registry.js';
 import { FenceJournal } from './journal.js';
-import { readKeyFile } from './protocol.js';
+import { Fencer } from './operations/fencer.js';
 import { registerFenceControl } from './service/control.js';
 import { fencingEntities } from './service/entities.js';
 import { createFencingMetrics, type FencingMetrics, registerFencingMetrics } from './service/metrics.js';

@@ -10,12 +10,12 @@
  * or no streaming standby within maxlag.
  */
 import type { Entity, Health, Service, ServiceContext, ServiceFactory } from '../daemon/service.js';
+import { SimulatedRack } from '../demo/pg-simulated-rack.js';
 import type { PgsqlConfig } from './config.js';
 import { maxLsn, parseLsn } from './core/lsn.js';
 import { type ObserverMetrics, registerObserverMetrics } from './observer/metrics.js';
 import { PgRackSource } from './observer/pg-source.js';
 import { type PreflightResult, preflight } from './observer/preflight.js';
-import { SimulatedRack } from './observer/simulated.js';
 import { buildSnapshot, type ObservedNode, rackEvents } from './observer/snapshot.js';
 import type { NodeProbe, NodeRole, RackSnapshot, RackSource } from './observer/types.js';
 

@@ -1,11 +1,11 @@
 /** The control methods: fence.run, fence.history, fence.status and fence.sim (simulated devices only). */
 import type { ControlParams, Untrusted } from '../../daemon/control-protocol.js';
 import type { ServiceContext } from '../../daemon/service.js';
-import { controlRequester, historyLimit } from '../control-params.js';
-import { fenceActions } from '../core.js';
-import { type Fencer, UnknownTargetError } from '../fencer.js';
+import { fenceActions } from '../decisions/core.js';
+import { type SimDriver, simFaults } from '../devices/sim/index.js';
 import type { FenceJournal } from '../journal.js';
-import { type SimDriver, simFaults } from '../sim/index.js';
+import { type Fencer, UnknownTargetError } from '../operations/fencer.js';
+import { controlRequester, historyLimit } from './control-params.js';
 import { fencingSnapshot } from './snapshot.js';
 import { type FencingState, NAME } from './state.js';
 

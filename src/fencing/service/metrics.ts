@@ -1,8 +1,8 @@
 /** The fencing service's Prometheus metrics: created unregistered, zeroed and registered at start. */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { ServiceContext } from '../../daemon/service.js';
-import { arbitrationTable } from '../arbitration.js';
-import { zeroFenceApiRequests, zeroFenceOperations } from '../metrics.js';
+import { arbitrationTable } from '../decisions/arbitration.js';
+import { zeroFenceApiRequests, zeroFenceOperations } from './counter-labels.js';
 import type { FencingState } from './state.js';
 
 export interface FencingMetrics {

@@ -5,7 +5,7 @@
  */
 import type { ServiceContext } from '../../daemon/service.js';
 import type { FencingConfig } from '../config.js';
-import type { PowerDriver, PowerState } from '../driver.js';
+import type { PowerDriver, PowerState } from '../devices/driver.js';
 import { type DeviceState, type FencingState, NAME } from './state.js';
 
 type TargetConfig = FencingConfig['targets'][string];

@@ -3,9 +3,9 @@
  * power/problem state the monitor and the snapshot read.
  */
 import type { ServiceContext } from '../../daemon/service.js';
-import type { Attempt } from '../api.js';
-import type { ArbiterOptions } from '../arbitration.js';
-import type { FenceRequest, FenceResult, FencerHooks, FollowUpResult } from '../fencer.js';
+import type { Attempt } from '../api/server.js';
+import type { ArbiterOptions } from '../decisions/arbitration.js';
+import type { FenceRequest, FenceResult, FencerHooks, FollowUpResult } from '../operations/fencer.js';
 import type { FencingMetrics } from './metrics.js';
 import { refreshHealth } from './monitor.js';
 import { cap, type FencingState, NAME } from './state.js';

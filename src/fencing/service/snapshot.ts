@@ -1,9 +1,10 @@
 /** What fence.status answers (and the service's snapshot): per target, per device, API, timing, arbitration. */
-import { preference } from '../arbitration.js';
+
 import type { FencingConfig } from '../config.js';
-import type { PowerState } from '../driver.js';
-import { worstCaseFollowUpS, worstCaseS } from '../fencer.js';
+import { preference } from '../decisions/arbitration.js';
+import type { PowerState } from '../devices/driver.js';
 import type { HistoryEntry } from '../journal.js';
+import { worstCaseFollowUpS, worstCaseS } from '../operations/fencer.js';
 import type { DeviceState, FencingState } from './state.js';
 
 export interface FencingSnapshot extends Record<string, unknown> {

@@ -4,13 +4,13 @@
  * entities read. One object, passed to each concern's module.
  */
 import type { Health } from '../../daemon/service.js';
-import type { FenceApi } from '../api.js';
-import type { Arbiter } from '../arbitration.js';
+import type { FenceApi } from '../api/server.js';
 import type { FencingConfig } from '../config.js';
-import type { PowerDriver, PowerState } from '../driver.js';
-import type { Fencer } from '../fencer.js';
+import type { Arbiter } from '../decisions/arbitration.js';
+import type { PowerDriver, PowerState } from '../devices/driver.js';
+import { SingleFlight } from '../devices/single-flight.js';
 import type { FenceJournal } from '../journal.js';
-import { SingleFlight } from '../single-flight.js';
+import type { Fencer } from '../operations/fencer.js';
 
 export const NAME = 'fencing';
 

@@ -16,7 +16,7 @@
  *   qdevice drops out of qnetd and the standby's half wins alone, whatever its heuristics say;
  * - PostgreSQL that does not answer within the bound fails.
  *
- * Pure: the snapshot is read by the command (src/pgsql/agent/heuristics.ts) before the call.
+ * Pure: the snapshot is read by the command (src/agents/pgsql/heuristics.ts) before the call.
  */
 import { type DecisionTable, decideBy, type TableDecision } from '../../decisions/table.js';
 

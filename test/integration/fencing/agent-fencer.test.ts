@@ -9,7 +9,7 @@ import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { signedHeaders } from '../../../src/fencing/protocol.js';
+import { signedHeaders } from '../../../src/fencing/api/protocol.js';
 import { type IpmiSim, startIpmiSim } from '../../fixtures/ipmi-sim.js';
 import { onCleanup, spawnProc, until } from '../../fixtures/proc.js';
 import { type Harness, TEST_KEY as KEY, run, startFencing } from './fencing-harness.js';

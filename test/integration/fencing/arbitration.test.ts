@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../../src/daemon/service.js';
-import { signedHeaders } from '../../../src/fencing/protocol.js';
+import { signedHeaders } from '../../../src/fencing/api/protocol.js';
 import type { RackSnapshot } from '../../../src/pgsql/observer/types.js';
 import { createPgsqlService } from '../../../src/pgsql/service.js';
 import { type JsonReply, requestJson } from '../../fixtures/http-json.js';

@@ -71,8 +71,8 @@ export async function startFencing(
   const dir = cleanupDir(tempDir('rwfence-'));
   const keyFile = join(dir, 'fence.key');
   writeFileSync(keyFile, `${TEST_KEY}\n`, { mode: 0o600 });
-  const out = compileEntries(['src/fencing/agent/main.ts']);
-  const agentJs = join(out, 'fencing/agent/main.js');
+  const out = compileEntries(['src/agents/fence/main.ts']);
+  const agentJs = join(out, 'agents/fence/main.js');
   const port = await freePort();
   const yaml = `
 box: {state_dir: ${dir}/state}

@@ -4,9 +4,9 @@
  */
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { IpmiClient } from '../../../src/fencing/ipmi/client.js';
-import { createIpmiDriver, ipmiDeviceSchema, ipmiDriverOf } from '../../../src/fencing/ipmi/index.js';
-import { runOneLevel } from '../../../src/fencing/one-level.js';
+import { IpmiClient } from '../../../src/fencing/devices/ipmi/client.js';
+import { createIpmiDriver, ipmiDeviceSchema, ipmiDriverOf } from '../../../src/fencing/devices/ipmi/index.js';
+import { runOneLevel } from '../../../src/fencing/operations/one-level.js';
 import { type IpmiSim, run, startIpmiSim } from '../../fixtures/ipmi-sim.js';
 import { until } from '../../fixtures/proc.js';
 

@@ -6,11 +6,11 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DriverError, type DriverErrorKind } from '../../../src/fencing/driver.js';
-import { IpmiClient, type IpmiClientOptions } from '../../../src/fencing/ipmi/client.js';
-import { createIpmiDriver, ipmiDeviceSchema, ipmiDriverOf } from '../../../src/fencing/ipmi/index.js';
-import { runOneLevel } from '../../../src/fencing/one-level.js';
-import { SingleFlight } from '../../../src/fencing/single-flight.js';
+import { DriverError, type DriverErrorKind } from '../../../src/fencing/devices/driver.js';
+import { IpmiClient, type IpmiClientOptions } from '../../../src/fencing/devices/ipmi/client.js';
+import { createIpmiDriver, ipmiDeviceSchema, ipmiDriverOf } from '../../../src/fencing/devices/ipmi/index.js';
+import { SingleFlight } from '../../../src/fencing/devices/single-flight.js';
+import { runOneLevel } from '../../../src/fencing/operations/one-level.js';
 import { run } from '../../fixtures/ipmi-sim.js';
 import { freePort, onCleanup, tempDir } from '../../fixtures/proc.js';
 import { type BmcFault, type BmcUser, startTestBmc, type TestBmc } from '../../fixtures/test-bmc.js';

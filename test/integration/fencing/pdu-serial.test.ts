@@ -8,8 +8,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DriverError, type PowerDriver } from '../../../src/fencing/driver.js';
-import { createPduSerialDriver, type PduSerialDeviceInput } from '../../../src/fencing/pdu-serial/index.js';
+import { DriverError, type PowerDriver } from '../../../src/fencing/devices/driver.js';
+import {
+  createPduSerialDriver,
+  type PduSerialDeviceInput,
+  pduSerialDeviceSchema,
+} from '../../../src/fencing/devices/pdu-serial/index.js';
 import { type ConsoleState, consoleState, SerialConsole, TelnetConsole } from '../../fixtures/apc-console.js';
 import { runPduCli } from '../../fixtures/pdu-cli-run.js';
 import { cleanupDir, tempDir, until } from '../../fixtures/proc.js';
@@ -60,7 +64,7 @@ describe('pdu-serial driver over a pty pair', () => {
   const drivers: PowerDriver[] = [];
   const mk = (over: Partial<PduSerialDeviceInput> = {}) => {
     const d = createPduSerialDriver(
-      {
+      pduSerialDeviceSchema.parse({
         driver: 'pdu-serial',
         name: 'pdu-serial-a',
         device: pair.b,
@@ -71,7 +75,7 @@ describe('pdu-serial driver over a pty pair', () => {
         command_timeout_s: 2,
         session_linger_s: 0,
         ...over,
-      } as PduSerialDeviceInput,
+      } as PduSerialDeviceInput),
       { readSecret: async (f) => (f === 'pw' ? creds.password : 'wrong-password') },
     );
     drivers.push(d);

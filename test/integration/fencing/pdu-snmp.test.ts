@@ -8,8 +8,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApcSnmpDeviceInput, createApcSnmpDriver } from '../../../src/fencing/apc-snmp/index.js';
-import { DriverError, type PowerDriver } from '../../../src/fencing/driver.js';
+import {
+  type ApcSnmpDeviceInput,
+  apcSnmpDeviceSchema,
+  createApcSnmpDriver,
+} from '../../../src/fencing/devices/apc-snmp/index.js';
+import { DriverError, type PowerDriver } from '../../../src/fencing/devices/driver.js';
 import { runPduCli } from '../../fixtures/pdu-cli-run.js';
 import { type FakeSnmpPdu, startFakeSnmpPdu, V3 } from '../../fixtures/pdu-snmpd.js';
 import { cleanupDir, freePort, tempDir } from '../../fixtures/proc.js';
@@ -68,7 +72,7 @@ describe('apc-snmp driver against snmpd (APC rPDU sysObjectID)', () => {
   const drivers: PowerDriver[] = [];
   const mk = (over: Partial<ApcSnmpDeviceInput> = {}) => {
     const d = createApcSnmpDriver(
-      {
+      apcSnmpDeviceSchema.parse({
         driver: 'apc-snmp',
         name: 'pdu-a',
         host: '127.0.0.1',
@@ -78,7 +82,7 @@ describe('apc-snmp driver against snmpd (APC rPDU sysObjectID)', () => {
         timeout_s: 0.5,
         retries: 1,
         ...over,
-      } as ApcSnmpDeviceInput,
+      } as ApcSnmpDeviceInput),
       { readSecret },
     );
     drivers.push(d);
@@ -286,7 +290,13 @@ describe('other outlet tables chosen by sysObjectID, cross-checked with the real
     it(`${c.table}: off/on agree with ${c.peer}`, async () => {
       const pdu = await startFakeSnmpPdu({ sysObjectId: c.sysObjectId, outlets: 4 });
       const d = createApcSnmpDriver(
-        { driver: 'apc-snmp', name: 'pdu-x', host: '127.0.0.1', port: pdu.port, community_file: 'c-private' },
+        apcSnmpDeviceSchema.parse({
+          driver: 'apc-snmp',
+          name: 'pdu-x',
+          host: '127.0.0.1',
+          port: pdu.port,
+          community_file: 'c-private',
+        }),
         { readSecret },
       );
       try {
@@ -309,7 +319,13 @@ describe('other outlet tables chosen by sysObjectID, cross-checked with the real
   it('an unknown sysObjectID is a config error that names the family key', async () => {
     const pdu = await startFakeSnmpPdu({ sysObjectId: '.1.3.6.1.4.1.99999.1', outlets: 2 });
     const d = createApcSnmpDriver(
-      { driver: 'apc-snmp', name: 'pdu-y', host: '127.0.0.1', port: pdu.port, community_file: 'c-private' },
+      apcSnmpDeviceSchema.parse({
+        driver: 'apc-snmp',
+        name: 'pdu-y',
+        host: '127.0.0.1',
+        port: pdu.port,
+        community_file: 'c-private',
+      }),
       { readSecret },
     );
     try {

@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { signedHeaders } from '../../../src/fencing/protocol.js';
+import { signedHeaders } from '../../../src/fencing/api/protocol.js';
 import { startDaemon } from '../../fixtures/cli.js';
 import { cleanupDir, freePort, type Spawned, tempDir } from '../../fixtures/proc.js';
 

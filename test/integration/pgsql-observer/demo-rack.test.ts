@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Service } from '../../../src/daemon/service.js';
-import { type DemoRack, startDemoRack } from '../../../src/pgsql/observer/demo-rack.js';
+import { type DemoRack, startDemoRack } from '../../../src/demo/pg-rack.js';
 import type { RackSnapshot } from '../../../src/pgsql/observer/types.js';
 import { createPgsqlService } from '../../../src/pgsql/service.js';
 import { onCleanup } from '../../fixtures/proc.js';

@@ -6,7 +6,7 @@
  * CIB and attrd would.
  *
  * NOT EVIDENCE: these stand-ins emulate what Pacemaker 2.1.5 was seen to do on a real two-node
- * cluster (see src/pgsql/agent/attrs.ts), nothing more. They cannot show that a transition is or is
+ * cluster (see src/agents/pgsql/attrs.ts), nothing more. They cannot show that a transition is or is
  * not aborted, how the scheduler reacts to a score, or how fencing and probes interleave. The live
  * rack lab (real corosync + pacemaker) is the test of that; a stand-in like this one hid the defect
  * of private values written as CIB attributes.
@@ -14,7 +14,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { installAgents } from '../../../src/pgsql/install-agents.js';
+import { installAgents } from '../../../src/agents/install.js';
 import type { PgRack, PgRackNode } from '../../fixtures/pg-rack.js';
 import { onCleanup } from '../../fixtures/proc.js';
 
@@ -29,7 +29,7 @@ export let AGENT_JS = '';
  */
 export function ensureAgentBuilt(): string {
   const out = join(process.cwd(), 'node_modules/.cache', `rwpg-dist-${process.pid}`);
-  if (!existsSync(join(out, 'pgsql/agent/main.js'))) {
+  if (!existsSync(join(out, 'agents/pgsql/main.js'))) {
     try {
       execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', out, '--sourceMap', 'false'], {
         stdio: 'ignore',
@@ -40,7 +40,7 @@ export function ensureAgentBuilt(): string {
     }
     onCleanup(() => rmSync(out, { recursive: true, force: true }));
   }
-  const js = join(out, 'pgsql/agent/main.js');
+  const js = join(out, 'agents/pgsql/main.js');
   if (!existsSync(js)) throw new Error(`${js} was not built`);
   // run it the way Pacemaker does: through the wrapper install-agents writes
   AGENT_JS = installAgents({ root: join(out, 'root'), dist: out })[0]?.path ?? js;

@@ -1,13 +1,13 @@
 /**
- * The agent's attribute layer (src/pgsql/agent/attrs.ts) against the attrd_updater/crm_attribute
+ * The agent's attribute layer (src/agents/pgsql/attrs.ts) against the attrd_updater/crm_attribute
  * stand-ins. Not evidence of Pacemaker's behaviour (the stand-ins emulate what a real 2.1.5 cluster
  * showed); it checks that the agent uses the commands the way that behaviour needs: private values
  * through attrd only, a bounded read-back after a write, readers on another node polling.
  */
 import { execFileSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Attributes, parseAttrdQuery } from '../../../src/pgsql/agent/attrs.js';
-import { Deadline } from '../../../src/pgsql/agent/io.js';
+import { Attributes, parseAttrdQuery } from '../../../src/agents/pgsql/attrs.js';
+import { Deadline } from '../../../src/agents/pgsql/io.js';
 import { cleanupDir, tempDir, waitFor } from '../../fixtures/proc.js';
 import { type AttrStore, installFakeCrm } from './agent-harness.js';
 

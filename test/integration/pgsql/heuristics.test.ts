@@ -38,7 +38,7 @@ describe('qdevice heuristics command against a real PG15 pair', () => {
   };
 
   beforeAll(async () => {
-    js = join(compileEntries(['src/pgsql/agent/heuristics.ts']), 'pgsql/agent/heuristics.js');
+    js = join(compileEntries(['src/agents/pgsql/heuristics.ts']), 'agents/pgsql/heuristics.js');
     rack = await createPgRack({ prefix: 'rwhx-' });
     await rack.waitStreaming(rack.nodes[0], rack.nodes[1]);
   }, 90_000);

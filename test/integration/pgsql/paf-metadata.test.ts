@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const PAF = '/usr/lib/ocf/resource.d/heartbeat/pgsqlms';
-const OURS = resolve(import.meta.dirname, '../../../dist/pgsql/agent/main.js');
+const OURS = resolve(import.meta.dirname, '../../../dist/agents/pgsql/main.js');
 
 /** Our own parameters, which PAF does not have. */
 const OUR_EXTRA_PARAMETERS: Record<string, string> = {

@@ -37,7 +37,7 @@ import {
 } from '../../fixtures/qdevice-lab.js';
 
 const CLUSTER = 'rwqd';
-const HEURISTICS_JS = join(import.meta.dirname, '../../../dist/pgsql/agent/heuristics.js');
+const HEURISTICS_JS = join(import.meta.dirname, '../../../dist/agents/pgsql/heuristics.js');
 
 describe('quorum device: qnetd on the box, corosync + qdevice nodes, PostgreSQL-aware heuristics', () => {
   let rack: PgRack;

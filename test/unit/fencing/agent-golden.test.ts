@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { manpage, metadata, parseArgv, parseStdin, validate } from '../../../src/fencing/agent/main.js';
+import { manpage, metadata, parseArgv, parseStdin, validate } from '../../../src/agents/fence/main.js';
 
 const GOLDEN = join(import.meta.dirname, '../../golden');
 
@@ -112,7 +112,7 @@ describe('fence_rackwitness deprecated names and fence_ipmilan timing options', 
     const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '../../../package.json'), 'utf8')) as {
       version: string;
     };
-    const agent = join(import.meta.dirname, '../../../dist/fencing/agent/main.js');
+    const agent = join(import.meta.dirname, '../../../dist/agents/fence/main.js');
     expect(execFileSync(process.execPath, [agent, '-V'], { encoding: 'utf8' })).toBe(`${pkg.version}\n`);
     expect(execFileSync(process.execPath, [agent], { input: 'version=1\n', encoding: 'utf8' })).toBe(
       `${pkg.version}\n`,

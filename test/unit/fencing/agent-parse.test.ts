@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { manpage, metadata, parseArgv, parseStdin, validate } from '../../../src/fencing/agent/main.js';
+import { manpage, metadata, parseArgv, parseStdin, validate } from '../../../src/agents/fence/main.js';
 
 describe('fence_rackwitness input parsing (fence-agents rules)', () => {
   it('stdin: comments and blanks skipped, last wins, quotes stripped, aliases mapped, unknown keys warned', () => {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Attempt, FenceApi } from '../../../src/fencing/api.js';
+import { signedHeaders } from '../../../src/fencing/api/protocol.js';
+import { type Attempt, FenceApi } from '../../../src/fencing/api/server.js';
 import { type FencingConfig, fencingConfigSchema } from '../../../src/fencing/config.js';
-import { Fencer } from '../../../src/fencing/fencer.js';
+import { createSimDriver, simDeviceSchema } from '../../../src/fencing/devices/sim/index.js';
 import { FenceJournal } from '../../../src/fencing/journal.js';
-import { signedHeaders } from '../../../src/fencing/protocol.js';
-import { createSimDriver, simDeviceSchema } from '../../../src/fencing/sim/index.js';
+import { Fencer } from '../../../src/fencing/operations/fencer.js';
 import { type JsonReply, requestJson } from '../../fixtures/http-json.js';
 import { cleanupDir, tempDir } from '../../fixtures/proc.js';
 

@@ -10,7 +10,7 @@ import {
   observerView,
   postgresPreference,
   preference,
-} from '../../../src/fencing/arbitration.js';
+} from '../../../src/fencing/decisions/arbitration.js';
 import type { RackSnapshot } from '../../../src/pgsql/observer/types.js';
 
 const NOW = 1_800_000_000_000;

@@ -8,7 +8,7 @@ import {
   guardTable,
   type PowerKnowledge,
   type RunningView,
-} from '../../../src/fencing/core.js';
+} from '../../../src/fencing/decisions/core.js';
 
 const NOW = 1_000_000;
 const BOOT = 6_600;

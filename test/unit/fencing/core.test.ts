@@ -11,7 +11,7 @@ import {
   type Row,
   type Snapshot,
   type Step,
-} from '../../../src/fencing/core.js';
+} from '../../../src/fencing/decisions/core.js';
 
 const table = fencingTable.rows;
 

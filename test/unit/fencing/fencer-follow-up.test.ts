@@ -7,10 +7,10 @@ import { symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fencingConfigSchema } from '../../../src/fencing/config.js';
-import { Fencer, type FollowUpResult } from '../../../src/fencing/fencer.js';
+import { createSimDriver, type SimDriver, simDeviceSchema } from '../../../src/fencing/devices/sim/index.js';
 import { FenceJournal } from '../../../src/fencing/journal.js';
-import type { Clock } from '../../../src/fencing/runner.js';
-import { createSimDriver, type SimDriver, simDeviceSchema } from '../../../src/fencing/sim/index.js';
+import { Fencer, type FollowUpResult } from '../../../src/fencing/operations/fencer.js';
+import type { Clock } from '../../../src/fencing/operations/runner.js';
 import { compileEntries } from '../../fixtures/compile-entry.js';
 import { cleanupDir, spawnProc, tempDir, until, waitFor } from '../../fixtures/proc.js';
 
@@ -145,16 +145,20 @@ describe('reboot answered at the verified off, power-on as a follow-up', () => {
 
   it('kill -9 during the pending power-on: the reboot stays success, the power-on reads interrupted', async () => {
     const dir = cleanupDir(tempDir());
-    const out = compileEntries(['src/fencing/fencer.ts', 'src/fencing/sim/index.ts', 'src/fencing/config.ts']);
+    const out = compileEntries([
+      'src/fencing/operations/fencer.ts',
+      'src/fencing/devices/sim/index.ts',
+      'src/fencing/config.ts',
+    ]);
     // the config schema needs zod: let the compiled tree resolve packages from the repository's node_modules
     symlinkSync(resolve(import.meta.dirname, '../../../node_modules'), join(out, 'node_modules'));
     const script = join(dir, 'child.mjs');
     writeFileSync(
       script,
       `import { fencingConfigSchema } from ${JSON.stringify(join(out, 'fencing/config.js'))};
-import { Fencer } from ${JSON.stringify(join(out, 'fencing/fencer.js'))};
+import { Fencer } from ${JSON.stringify(join(out, 'fencing/operations/fencer.js'))};
 import { FenceJournal } from ${JSON.stringify(join(out, 'fencing/journal.js'))};
-import { createSimDriver, simDeviceSchema } from ${JSON.stringify(join(out, 'fencing/sim/index.js'))};
+import { createSimDriver, simDeviceSchema } from ${JSON.stringify(join(out, 'fencing/devices/sim/index.js'))};
 const cfg = fencingConfigSchema.parse(${JSON.stringify({ ...cfgOf({ boot_delay_s: 60 }) })});
 const sim = createSimDriver(simDeviceSchema.parse(cfg.devices[0]));
 const f = new Fencer(cfg, new Map([['bmc', sim]]), FenceJournal.open(process.argv[2]));

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfigText } from '../../../src/config/load.js';
 import { fencingConfigSchema } from '../../../src/fencing/config.js';
-import { Fencer, UnknownTargetError } from '../../../src/fencing/fencer.js';
+import { createSimDriver, simDeviceSchema } from '../../../src/fencing/devices/sim/index.js';
 import { FenceJournal } from '../../../src/fencing/journal.js';
-import { createSimDriver, simDeviceSchema } from '../../../src/fencing/sim/index.js';
+import { Fencer, UnknownTargetError } from '../../../src/fencing/operations/fencer.js';
 import { cleanupDir, tempDir } from '../../fixtures/proc.js';
 
 function setup(switchDelay = 80) {

@@ -31,7 +31,7 @@ import {
   rakp4Icv,
   sessionIntegrityKey,
   verifyIntegrity,
-} from '../../../src/fencing/ipmi/codec.js';
+} from '../../../src/fencing/devices/ipmi/codec.js';
 import { decodeOpenSessionRequest, decodeRakp1, decodeRequest, encodeResponse } from '../../fixtures/ipmi-bmc-codec.js';
 
 const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');

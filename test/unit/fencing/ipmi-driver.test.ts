@@ -4,10 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { DriverError } from '../../../src/fencing/driver.js';
-import { createIpmiDriver, ipmiDeviceSchema } from '../../../src/fencing/ipmi/index.js';
-import { classifyRmcppStatus, exchangeOptions } from '../../../src/fencing/ipmi/session.js';
-import { SingleFlight } from '../../../src/fencing/single-flight.js';
+import { DriverError } from '../../../src/fencing/devices/driver.js';
+import { createIpmiDriver, ipmiDeviceSchema } from '../../../src/fencing/devices/ipmi/index.js';
+import { classifyRmcppStatus, exchangeOptions } from '../../../src/fencing/devices/ipmi/session.js';
+import { SingleFlight } from '../../../src/fencing/devices/single-flight.js';
 
 const base = { driver: 'ipmi', host: '10.0.0.5', username: 'fence', password_file: '/etc/rw/bmc.pw' } as const;
 

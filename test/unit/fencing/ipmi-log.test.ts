@@ -5,8 +5,8 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createDriver } from '../../../src/fencing/drivers.js';
-import { ipmiDeviceSchema } from '../../../src/fencing/ipmi/config.js';
+import { ipmiDeviceSchema } from '../../../src/fencing/devices/ipmi/config.js';
+import { createDriver } from '../../../src/fencing/devices/registry.js';
 import { startTestBmc } from '../../fixtures/test-bmc.js';
 
 describe('IPMI driver logs', () => {

@@ -1,7 +1,7 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NONCE_FILE, NonceStore, NonceStoreError } from '../../../src/fencing/nonce-store.js';
+import { NONCE_FILE, NonceStore, NonceStoreError } from '../../../src/fencing/api/nonce-store.js';
 import { cleanupDir, tempDir } from '../../fixtures/proc.js';
 
 const SKEW = 30_000;

@@ -1,12 +1,12 @@
 /**
- * The diagnostic CLIs' operation (src/fencing/one-level.ts) is the daemon's fencing core on a
+ * The diagnostic CLIs' operation (src/fencing/operations/one-level.ts) is the daemon's fencing core on a
  * one-level target: read first, switch only what is not in the wanted state, verify by reading,
  * reboot = off verified, boot delay, on verified. Driven against the simulated device family.
  */
 import { describe, expect, it } from 'vitest';
-import { runOneLevel } from '../../../src/fencing/one-level.js';
-import type { Timing } from '../../../src/fencing/runner.js';
-import { createSimDriver, type SimFault, simDeviceSchema } from '../../../src/fencing/sim/index.js';
+import { createSimDriver, type SimFault, simDeviceSchema } from '../../../src/fencing/devices/sim/index.js';
+import { runOneLevel } from '../../../src/fencing/operations/one-level.js';
+import type { Timing } from '../../../src/fencing/operations/runner.js';
 
 const timing = (o: Partial<Timing> = {}): Timing => ({
   powerTimeoutMs: 1000,

@@ -6,14 +6,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { DriverError } from '../../../src/fencing/driver.js';
+import { DriverError } from '../../../src/fencing/devices/driver.js';
 import {
   createGpioRelayDriver,
   type GpioRelayDeviceInput,
   gpioRelayDeviceSchema,
   onoffBackend,
   sysfsBackend,
-} from '../../../src/fencing/gpio-relay/index.js';
+} from '../../../src/fencing/devices/gpio-relay/index.js';
 import { type FakeChip, makeExportedLine, makeGpioTree, PI5_CHIPS } from '../../fixtures/fake-sysfs.js';
 import { cleanupDir, tempDir } from '../../fixtures/proc.js';
 
@@ -35,15 +35,17 @@ function tree(chips: FakeChip[], lines: number[]): string {
 }
 
 function relay(root: string, over: Partial<GpioRelayDeviceInput> = {}) {
-  return createGpioRelayDriver({
-    driver: 'gpio-relay',
-    name: 'relays',
-    chip_label: 'pinctrl-bcm2711',
-    relays: { '1': { line: 17 } },
-    outlets: { '1': 'node-b' },
-    sysfs_root: root,
-    ...over,
-  } as GpioRelayDeviceInput);
+  return createGpioRelayDriver(
+    gpioRelayDeviceSchema.parse({
+      driver: 'gpio-relay',
+      name: 'relays',
+      chip_label: 'pinctrl-bcm2711',
+      relays: { '1': { line: 17 } },
+      outlets: { '1': 'node-b' },
+      sysfs_root: root,
+      ...over,
+    } as GpioRelayDeviceInput),
+  );
 }
 
 async function failure(p: Promise<unknown>): Promise<DriverError> {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { tablesDocs } from '../../../src/decisions/registry.js';
 import { checkTable, decideBy, tableMarkdown } from '../../../src/decisions/table.js';
-import { DriverError } from '../../../src/fencing/driver.js';
+import { DriverError } from '../../../src/fencing/devices/driver.js';
 import {
   classifyPrompt,
   kindOfCode,
@@ -14,9 +14,9 @@ import {
   type LoginStep,
   parseOutletLine,
   parseResultCode,
-} from '../../../src/fencing/pdu-serial/apc-cli.js';
-import { Exchange } from '../../../src/fencing/pdu-serial/exchange.js';
-import { ConsoleFramer, type Frame } from '../../../src/fencing/pdu-serial/framer.js';
+} from '../../../src/fencing/devices/pdu-serial/apc-cli.js';
+import { Exchange } from '../../../src/fencing/devices/pdu-serial/exchange.js';
+import { ConsoleFramer, type Frame } from '../../../src/fencing/devices/pdu-serial/framer.js';
 
 function frames(chunks: string[]): Frame[] {
   const f = new ConsoleFramer();

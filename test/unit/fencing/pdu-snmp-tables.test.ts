@@ -1,6 +1,6 @@
 /** The SNMP outlet tables as data: selection by sysObjectID, OID building, value decoding. */
 import { describe, expect, it } from 'vitest';
-import { apcSnmpDeviceSchema } from '../../../src/fencing/apc-snmp/index.js';
+import { apcSnmpDeviceSchema } from '../../../src/fencing/devices/apc-snmp/index.js';
 import {
   decodeState,
   FAMILIES,
@@ -8,8 +8,8 @@ import {
   familyForSysObjectId,
   outletOfOid,
   outletOid,
-} from '../../../src/fencing/apc-snmp/tables.js';
-import { resolvePlug } from '../../../src/fencing/pdu-common.js';
+} from '../../../src/fencing/devices/apc-snmp/tables.js';
+import { resolvePlug } from '../../../src/fencing/devices/outlets.js';
 
 describe('SNMP family tables', () => {
   it('chooses the table by sysObjectID, falls back to sPDU for other APC devices, refuses unknown vendors', () => {

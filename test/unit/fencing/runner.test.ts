@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { PowerDriver } from '../../../src/fencing/driver.js';
-import { runOperation, type Timing } from '../../../src/fencing/runner.js';
-import { createSimDriver, type SimDriver, simDeviceSchema } from '../../../src/fencing/sim/index.js';
+import type { PowerDriver } from '../../../src/fencing/devices/driver.js';
+import { createSimDriver, type SimDriver, simDeviceSchema } from '../../../src/fencing/devices/sim/index.js';
+import { runOperation, type Timing } from '../../../src/fencing/operations/runner.js';
 
 const timing: Timing = { powerTimeoutMs: 300, pollIntervalMs: 10, commandTimeoutMs: 100, bootDelayMs: 30 };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { SimulatedRack } from '../../../src/demo/pg-simulated-rack.js';
 import { preflight } from '../../../src/pgsql/observer/preflight.js';
-import { SimulatedRack } from '../../../src/pgsql/observer/simulated.js';
 import { buildSnapshot } from '../../../src/pgsql/observer/snapshot.js';
 import type { RackSnapshot } from '../../../src/pgsql/observer/types.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Deadline, parseConninfo, splitOpts } from '../../../src/pgsql/agent/io.js';
-import { METHODS, metaData, PARAM_SPECS, readParams } from '../../../src/pgsql/agent/params.js';
+import { Deadline, parseConninfo, splitOpts } from '../../../src/agents/pgsql/io.js';
+import { METHODS, metaData, PARAM_SPECS, readParams } from '../../../src/agents/pgsql/params.js';
 
 describe('agent parameters (PAF names and defaults)', () => {
   it('defaults are PAF’s, datadir follows pgdata', () => {
