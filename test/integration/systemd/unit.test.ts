@@ -104,6 +104,9 @@ describe('systemd/rackwitness.service', () => {
     );
     expect(d.get('StateDirectory')).toEqual(['rackwitness']);
     expect(d.get('RuntimeDirectory')).toEqual(['rackwitness']);
+    // the config directory holds key files: never world-readable, also after a start recreated it
+    expect(d.get('ConfigurationDirectory')).toEqual(['rackwitness']);
+    expect(d.get('ConfigurationDirectoryMode')).toEqual(['0750']);
   });
 });
 
