@@ -17,7 +17,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import type { NodeName } from '../test/fixtures/rack-lab/index.js';
-import { fencedSince, lostAcks, type PgLab, type PgLabOptions, startPgLab } from '../test/fixtures/rack-lab/pgsql.js';
+import {
+  fencedSince,
+  firstFenceSince,
+  lostAcks,
+  type PgLab,
+  type PgLabOptions,
+  startPgLab,
+  switchoverTo,
+} from '../test/fixtures/rack-lab/pgsql.js';
 import { doubleWritable, longestGap } from '../test/fixtures/rack-load.js';
 import { median } from './lib.js';
 
@@ -58,19 +66,6 @@ interface Split {
   double: number;
 }
 
-async function switchoverTo(lab: PgLab, target: NodeName): Promise<void> {
-  const v = await lab.waitHealthy(150_000, `healthy before the switchover to ${target}`);
-  if (v.primary === target) return;
-  const mv = await lab.exec(v.primary, 'crm_resource', ['--move', '--promoted', '-r', 'pgsqld-clone', '-N', target]);
-  if (mv.code !== 0) throw new Error(`crm_resource --move: ${mv.stderr}`);
-  try {
-    await lab.waitFor(async () => (await lab.view()).primary === target, { timeoutMs: 60_000, what: 'switchover' });
-  } finally {
-    await lab.exec(target, 'crm_resource', ['--clear', '-r', 'pgsqld-clone']).catch(() => undefined);
-  }
-  await lab.waitHealthy(150_000, `healthy after the switchover to ${target}`);
-}
-
 async function oneSplit(lab: PgLab, i: number): Promise<Split> {
   await switchoverTo(lab, i % 2 === 0 ? 'node1' : 'node2');
   const v = await lab.waitHealthy(150_000, `healthy before split ${i + 1}`);
@@ -85,14 +80,10 @@ async function oneSplit(lab: PgLab, i: number): Promise<Split> {
   let fencedAt = 0;
   let fenced: NodeName = 'node1';
   try {
-    const f = await lab.waitFor(
-      () =>
-        lab
-          .journal()
-          .slice(from)
-          .find((h) => h.result === 'success' && (h.action === 'reboot' || h.action === 'off')),
-      { timeoutMs: 90_000, what: `a fence across split ${i + 1}` },
-    );
+    const f = await lab.waitFor(() => firstFenceSince(lab, from), {
+      timeoutMs: 90_000,
+      what: `a fence across split ${i + 1}`,
+    });
     fenced = f.target as NodeName;
     fencedAt = Date.parse(f.finished ?? '');
   } finally {

@@ -11,7 +11,14 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSENSUS_MS, LAN, type NodeName, POWER_TIMEOUT_S, TOKEN_MS } from '../../fixtures/rack-lab/index.js';
-import { fencedSince, lostAcks, type PgLab, startPgLab } from '../../fixtures/rack-lab/pgsql.js';
+import {
+  fencedSince,
+  firstFenceSince,
+  lostAcks,
+  type PgLab,
+  startPgLab,
+  switchoverTo,
+} from '../../fixtures/rack-lab/pgsql.js';
 import { doubleWritable, type Probe, type Sample, type Writer } from '../../fixtures/rack-load.js';
 import { roleOf } from '../../fixtures/rack-pg.js';
 
@@ -28,23 +35,6 @@ function arbitrationRows(lab: PgLab, from: number): string[] {
   return [...text.matchAll(/"row":"(arb\.[a-z-]+)"/g)].map((m) => m[1] as string);
 }
 const boxLogSize = (lab: PgLab) => readFileSync(lab.logs.box.log, 'utf8').length;
-
-/** A switchover to `target` as an operator runs it: move, wait, clear, healthy again. */
-async function switchoverTo(lab: PgLab, target: NodeName): Promise<void> {
-  const v = await lab.waitHealthy(90_000, `healthy before the switchover to ${target}`);
-  if (v.primary === target) return;
-  const mv = await lab.exec(v.primary, 'crm_resource', ['--move', '--promoted', '-r', 'pgsqld-clone', '-N', target]);
-  expect(mv.code, mv.stderr).toBe(0);
-  try {
-    await lab.waitFor(async () => (await lab.view()).primary === target, {
-      timeoutMs: 60_000,
-      what: `switchover to ${target}`,
-    });
-  } finally {
-    await lab.exec(target, 'crm_resource', ['--clear', '-r', 'pgsqld-clone']).catch(() => undefined);
-  }
-  await lab.waitHealthy(90_000, `${v.primary} streaming from ${target} after the switchover`);
-}
 
 interface PartitionRun {
   primary: NodeName;
@@ -68,14 +58,10 @@ async function partitionOnce(lab: PgLab, label: string): Promise<PartitionRun> {
   await lab.partition();
   let fencedS = 0;
   try {
-    const fence = await lab.waitFor(
-      () =>
-        lab
-          .journal()
-          .slice(from)
-          .find((h) => h.result === 'success' && (h.action === 'reboot' || h.action === 'off')),
-      { timeoutMs: 60_000, what: `one node fencing the other across the partition (${label})` },
-    );
+    const fence = await lab.waitFor(() => firstFenceSince(lab, from), {
+      timeoutMs: 60_000,
+      what: `one node fencing the other across the partition (${label})`,
+    });
     fencedS = since(t0);
     expect(fence.target, `${label}: the box fenced the primary's node ${v.primary}`).toBe(standby);
     expect(fence.requester?.addr).toBe(LAN[v.primary]);
@@ -197,14 +183,10 @@ describe.sequential('partitions of the PostgreSQL rack, decided by the box (two_
       const logFrom = boxLogSize(lab);
       await lab.startBox();
       timings.boxRestartBackS = since(t0);
-      const fence = await lab.waitFor(
-        () =>
-          lab
-            .journal()
-            .slice(from)
-            .find((h) => h.result === 'success' && (h.action === 'reboot' || h.action === 'off')),
-        { timeoutMs: 90_000, what: 'one node fencing the other after the box restart' },
-      );
+      const fence = await lab.waitFor(() => firstFenceSince(lab, from), {
+        timeoutMs: 90_000,
+        what: 'one node fencing the other after the box restart',
+      });
       timings.boxRestartFencedS = since(t0);
       expect(fence.target).toBe(standby);
       timings.boxRestartRows = [...new Set(arbitrationRows(lab, logFrom))].sort();

@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSENSUS_MS, LAN, type NodeName, POWER_TIMEOUT_S, TOKEN_MS } from '../../fixtures/rack-lab/index.js';
-import { fencedSince, lostAcks, type PgLab, startPgLab } from '../../fixtures/rack-lab/pgsql.js';
+import { fencedSince, lostAcks, type PgLab, startPgLab, switchoverTo } from '../../fixtures/rack-lab/pgsql.js';
 import { doubleWritable, type Sample } from '../../fixtures/rack-load.js';
 import { roleOf } from '../../fixtures/rack-pg.js';
 
@@ -101,26 +101,7 @@ describe.sequential('partitions of the PostgreSQL rack with the box as quorum de
         const back = await lab.waitHealthy(150_000, `${standby} back after qdevice partition ${i + 1}`);
         expect(back.primary).toBe(v.primary);
         // the next split with the primary on the other node
-        if (i === 0) {
-          const target = standby;
-          const mv = await lab.exec(v.primary, 'crm_resource', [
-            '--move',
-            '--promoted',
-            '-r',
-            'pgsqld-clone',
-            '-N',
-            target,
-          ]);
-          expect(mv.code, mv.stderr).toBe(0);
-          try {
-            await lab.waitFor(async () => (await lab.view()).primary === target, {
-              timeoutMs: 60_000,
-              what: `switchover to ${target}`,
-            });
-          } finally {
-            await lab.exec(target, 'crm_resource', ['--clear', '-r', 'pgsqld-clone']).catch(() => undefined);
-          }
-        }
+        if (i === 0) await switchoverTo(lab, standby);
       }
       const ledger = await writer.stop();
       const v = await lab.view();
