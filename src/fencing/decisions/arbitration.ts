@@ -10,12 +10,15 @@
  *
  * Who is preferred: by the observer (the one writable primary, else the highest timeline then
  * WAL position), when its data is younger than `observer_max_age_s`; without fresh, decisive
- * PostgreSQL data, the configured `preferred_node`; without that, first come (as before).
+ * PostgreSQL data, the configured `preferred_node`; without that, first come (as before). When
+ * the box runs an observer whose data is missing or stale (it just started), a request waits for
+ * a fresh poll within the same window rather than fall to first come.
  *
  * The decision is the pure table `arbitrationTable` (src/decisions/table.ts) over a snapshot that
  * holds everything it needs: the request, the clock, the observer's data and its time, the asks
  * the box saw recently. The `Arbiter` class is the I/O edge: it builds snapshots, holds requests
- * (timer + wake-up when the rival asks) and reports decisions. The race guard (core.ts) still
+ * (timer, wake-up when the rival asks, a short re-check while it waits for observer data) and
+ * reports decisions. The race guard (core.ts) still
  * decides afterwards what happens to a request arbitration lets through.
  */
 import { type DecisionTable, decideBy, type TableDecision } from '../../decisions/table.js';
