@@ -10,7 +10,7 @@ import { LOGIN_TABLE } from '../fencing/devices/pdu-serial/apc-cli.js';
 import { heuristicsTable } from '../pgsql/core/heuristics.js';
 import { TRANSITION_TABLE } from '../pgsql/core/notify.js';
 import { REJOIN_TABLE } from '../pgsql/core/rejoin.js';
-import { BOOTSTRAP_TABLE } from '../pgsql/core/scores.js';
+import { BOOTSTRAP_TABLE, LONE_STANDBY_TABLE } from '../pgsql/core/scores.js';
 import { STATE_TABLE } from '../pgsql/core/state.js';
 import { SWITCHOVER_TABLE } from '../pgsql/core/switchover.js';
 import { qdeviceTable } from '../qdevice/state.js';
@@ -52,6 +52,7 @@ export const TABLES: readonly RegisteredTable[] = [
   entry(SWITCHOVER_TABLE, 'src/pgsql/core/switchover.ts', 'checkSwitchover()'),
   entry(REJOIN_TABLE, 'src/pgsql/core/rejoin.ts', 'decideRejoin()'),
   entry(BOOTSTRAP_TABLE, 'src/pgsql/core/scores.ts', 'decideBootstrap()'),
+  entry(LONE_STANDBY_TABLE, 'src/pgsql/core/scores.ts', 'decideLoneStandby()'),
   entry(heuristicsTable, 'src/pgsql/core/heuristics.ts', 'heuristicsVerdict()'),
   entry(qdeviceTable, 'src/qdevice/state.ts', 'qdeviceHealth()'),
   entry(gateTable, 'src/watchdog/gate.ts', 'decideFeed()'),

@@ -16,11 +16,13 @@ import type {
   SwitchoverVerdict,
 } from '../../pgsql/core/index.js';
 import {
+  aloneInCluster,
   checkSwitchover,
   classifyInstance,
   classifyTransition,
   computeScores,
   decideBootstrap,
+  decideLoneStandby,
   decideRejoin,
   decodePosition,
   electCandidate,
@@ -203,6 +205,10 @@ export async function monitor(ctx: AgentContext): Promise<number> {
     await bootstrapScore(ctx, c.control?.state ?? null).catch((e) =>
       ctx.log.warn(`could not set a bootstrap score: ${(e as Error).message}`),
     );
+  } else if (c.rc === OCF.SUCCESS) {
+    await loneStandbyScore(ctx).catch((e) =>
+      ctx.log.warn(`could not update the promotion score: ${(e as Error).message}`),
+    );
   }
   if (c.rc !== OCF.SUCCESS && c.rc !== OCF.RUNNING_PROMOTED && c.rc !== OCF.NOT_RUNNING)
     return fail(ctx, c.rc, c.reason);
@@ -241,6 +247,30 @@ async function bootstrapScore(ctx: AgentContext, state: ClusterState | null): Pr
   }
   if (scores.find((x) => x.node === ctx.node)?.score === d.score) return;
   ctx.log.info(`bootstrap: promotion score ${d.score}: ${d.reason}`);
+  await ctx.attrs.setScore(ctx.node, d.score);
+}
+
+/**
+ * A running standby that is the only node of its cluster (a booth site) scores itself
+ * (decideLoneStandby); in any other cluster this costs one crm_node -l and changes nothing.
+ */
+async function loneStandbyScore(ctx: AgentContext): Promise<void> {
+  const known = await knownNodes(ctx);
+  if (!aloneInCluster(ctx.node, known)) return;
+  const [q, diverged, current] = await Promise.all([
+    ctx.pg.query("SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'"),
+    ctx.attrs.get(ctx.node, 'diverged'),
+    ctx.attrs.getScore(ctx.node),
+  ]);
+  if (!q.ok) throw new Error(q.error);
+  const d = decideLoneStandby({
+    localNode: ctx.node,
+    knownNodes: known,
+    streaming: q.rows[0]?.[0] === '1',
+    diverged: diverged === '1',
+  });
+  if (d.score === 'keep' || d.score === current) return;
+  ctx.log.info(`promotion score of ${ctx.node} set to ${d.score}: ${d.reason}`);
   await ctx.attrs.setScore(ctx.node, d.score);
 }
 

@@ -174,3 +174,76 @@ export function decideBootstrap(b: BootstrapInput): BootstrapDecision {
   const d = decideBy(BOOTSTRAP_TABLE, b);
   return { score: d.outcome.score, reason: d.reason };
 }
+
+/**
+ * A standby in a cluster of its own (a booth site: one Pacemaker node per site, the primary in the
+ * other site's cluster). No primary of its cluster ever ranks it, so its own monitor gives it the
+ * score a primary's monitor would give the best standby while it streams; the rsc_ticket, not the
+ * score, decides whether Pacemaker may promote it.
+ */
+export interface LoneStandbyInput {
+  localNode: string;
+  /** Every node Pacemaker knows (crm_node -l), or null when it could not be asked. */
+  knownNodes: readonly string[] | null;
+  /** The walreceiver streams from a primary right now. */
+  streaming: boolean;
+  /** The node is marked diverged (a returning ex-primary that refused or failed a rewind). */
+  diverged: boolean;
+}
+
+/** A score to publish, or 'keep' to leave the local node's score as it is. */
+export type LoneStandbyOutcome = { score: number | 'keep' };
+
+/** True when Pacemaker knows no node but this one (a single-node cluster, as at a booth site). */
+export function aloneInCluster(localNode: string, knownNodes: readonly string[] | null): boolean {
+  return knownNodes !== null && knownNodes.length > 0 && knownNodes.every((n) => n === localNode);
+}
+
+/** First matching row wins. */
+const loneStandbyRows: readonly ConstantRow<LoneStandbyInput, LoneStandbyOutcome>[] = [
+  {
+    id: 'not-alone',
+    comment:
+      "Pacemaker knows another node (or could not be asked): the primary's monitor in this cluster ranks the standbys; leave the score alone.",
+    when: (s) => !aloneInCluster(s.localNode, s.knownNodes),
+    out: { score: 'keep' },
+    reason: () => "another node is in this cluster, so the primary's monitor sets the promotion scores",
+  },
+  {
+    id: 'diverged',
+    comment: 'The only node of its cluster, marked diverged: never a promotion candidate, whoever holds the ticket.',
+    when: (s) => s.diverged,
+    out: { score: DISCONNECTED_SCORE },
+    reason: () => 'the node has diverged from the primary and is never a promotion candidate',
+  },
+  {
+    id: 'streaming',
+    comment:
+      "The only node of its cluster, streaming from the primary of another cluster (another booth site): the best standby's score; the ticket decides whether it is promoted.",
+    when: (s) => s.streaming,
+    out: { score: BEST_STANDBY_SCORE },
+    reason: () =>
+      'the standby is the only node of its cluster and streams from a primary, so it gets the best standby score (the ticket gates its promotion)',
+  },
+  {
+    id: 'not-streaming',
+    comment:
+      'The only node of its cluster, not streaming: keep the score it has (its primary may be gone, which is when the ticket moves here); a standby that never streamed has none and stays unpromotable.',
+    out: { score: 'keep' },
+    reason: () =>
+      'the standby is the only node of its cluster and does not stream now, so it keeps the score it had (none if it never streamed)',
+  },
+];
+
+/** The lone standby rule (src/decisions/table.ts shape; docs/tables.md is generated from it). */
+export const LONE_STANDBY_TABLE: DecisionTable<LoneStandbyInput, LoneStandbyOutcome> = {
+  name: 'PostgreSQL single-node site score',
+  summary:
+    "The monitor of a running standby that is the only node Pacemaker knows (a booth site: the primary runs in another site's cluster, so no primary's monitor here ranks it): which promotion score, if any, it publishes for itself. The outcome column is the score published (keep: the score is left as it is).",
+  ...constantOutcomes(loneStandbyRows, (o) => String(o.score)),
+};
+
+export function decideLoneStandby(s: LoneStandbyInput): { score: number | 'keep'; reason: string } {
+  const d = decideBy(LONE_STANDBY_TABLE, s);
+  return { score: d.outcome.score, reason: d.reason };
+}

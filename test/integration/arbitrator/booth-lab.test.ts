@@ -2,14 +2,18 @@
  * The ticket-registry topology, live: our arbitrator between two booth sites, each a real
  * single-node Pacemaker cluster running a real boothd (so the tickets land in each site's CIB
  * through the real crm_ticket, and the real policy engine acts on them), every member in its own
- * network namespace on a private bridge (prefix rwbt). Each site runs a promotable
- * ocf:pacemaker:Stateful clone whose Promoted role needs ticketA (rsc_ticket, loss-policy demote:
- * the deadman) and a Dummy service that needs the manual ticketM (loss-policy stop).
- * Scenarios run in order and share the lab: before any grant nothing is promoted; a grant makes
- * only the holder Promoted; `booth list`/`booth peers` against our arbitrator; wrong-key client;
- * arbitrator restart mid-lease; the holder site dies (ticketA moves and the other site promotes,
- * the manual ticketM stays); an isolated holder loses ticketA at expiry and demotes while the
- * other site takes over (never Promoted at both); a fuzz run against the UDP and TCP ports.
+ * network namespace on a private bridge (prefix rwbt). Each site runs PostgreSQL under our agent
+ * (ocf:rackwitness:pgsqlms, one instance per site) whose Promoted role needs ticketA (rsc_ticket,
+ * loss-policy demote: the deadman; fence in the last lab), the unpromoted site streaming from the
+ * promoted one across the sites, and a Dummy service that needs the manual ticketM (loss-policy stop).
+ * Scenarios run in order and share the lab: before any grant nothing is writable; a grant makes
+ * only the holder's PostgreSQL a primary; `booth list`/`booth peers` against our arbitrator;
+ * wrong-key client; arbitrator restart mid-lease; the holder site dies (ticketA moves at expiry,
+ * the other site's Pacemaker promotes its standby with every replicated write, the manual ticketM
+ * stays); the dead site comes back as a standby; an isolated holder loses ticketA at expiry and
+ * demotes its running primary while the other site takes over; a fuzz run against the UDP and
+ * TCP ports; an orderly move by booth revoke/grant. At every sample, never two writable
+ * PostgreSQL instances across the sites.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BoothLab, LAB_KEY_TEXT, type Site } from '../../fixtures/booth-lab.js';
@@ -42,6 +46,61 @@ function leaseEndAt(m: Site | 'arb'): number {
   return Date.parse(`${hit[1]}T${hit[2]}Z`);
 }
 
+/**
+ * Samples both sites back to back until stopped (a few samples a second): how often both PostgreSQL instances answered
+ * pg_is_in_recovery() = false (two writable primaries) or both were Promoted in Pacemaker.
+ */
+function watchSites(l: BoothLab): { stop(): Promise<{ samples: number; bothWritable: number; bothPromoted: number }> } {
+  let stop = false;
+  const counts = { samples: 0, bothWritable: 0, bothPromoted: 0 };
+  const loop = (async () => {
+    while (!stop) {
+      const [p1, p2, r1, r2] = await Promise.all([
+        l.pgRole('s1').catch(() => 'down'),
+        l.pgRole('s2').catch(() => 'down'),
+        l.roles('s1').catch(() => null),
+        l.roles('s2').catch(() => null),
+      ]);
+      counts.samples++;
+      if (p1 === 'primary' && p2 === 'primary') counts.bothWritable++;
+      if (r1?.db === 'Promoted' && r2?.db === 'Promoted') counts.bothPromoted++;
+    }
+  })();
+  return {
+    async stop() {
+      stop = true;
+      await loop;
+      return counts;
+    },
+  };
+}
+
+/** Writes `n` rows into a fresh table at the site's primary; every INSERT acknowledged. */
+async function writeRows(l: BoothLab, site: Site, table: string, n: number): Promise<void> {
+  const r = await l.sql(
+    site,
+    `CREATE TABLE ${table} (id int PRIMARY KEY); INSERT INTO ${table} SELECT generate_series(1, ${n})`,
+  );
+  if (r.code !== 0) throw new Error(`writing ${table} at ${site}: ${r.stderr.trim()}`);
+}
+
+/** The number of rows of `table` the site's PostgreSQL has (a standby reads them too), -1 if unreadable. */
+async function rowCount(l: BoothLab, site: Site, table: string): Promise<number> {
+  const r = await l.sql(site, `SELECT count(*) FROM ${table}`);
+  return r.code === 0 ? Number(r.stdout.trim()) : -1;
+}
+
+/** The standby at `site` has replayed every row and is promotable (its own monitor scored it). */
+async function replicated(l: BoothLab, site: Site, table: string, n: number): Promise<void> {
+  await waitFor(
+    `${n} rows of ${table} replayed at ${site}`,
+    async () => (await rowCount(l, site, table)) === n,
+    30_000,
+    300,
+  );
+  await waitFor(`a positive promotion score at ${site}`, async () => (await l.score(site)) > 0, 20_000, 300);
+}
+
 /** Polls a site's crm_mon until db has the role (Promoted, Unpromoted). */
 async function dbBecomes(l: BoothLab, site: Site, role: string, timeoutMs: number) {
   let last = '';
@@ -72,13 +131,13 @@ describe('booth arbitrator between two live Pacemaker sites', () => {
     // our start-up quiet period (two timeouts without new votes): wait until it says it is over
     await arb.waitFor(/ticketM: start-up quiet period over/, 10_000);
     await arb.waitFor(/ticketA: start-up quiet period over/, 10_000);
-  }, 150_000);
+  }, 240_000);
 
   afterAll(async () => {
     await lab.destroy();
   }, 60_000);
 
-  it('before any grant: booth list agrees everywhere, no site’s CIB grants a ticket, nothing is promoted', async () => {
+  it('before any grant: booth list agrees everywhere, no site’s CIB grants a ticket, nothing is writable', async () => {
     const expected = 'ticket: ticketA, leader: NONE\nticket: ticketM, leader: NONE [manual mode]\n';
     expect(lab.list('arb')).toBe(expected);
     expect(lab.list('s1', ARB)).toBe(expected);
@@ -88,12 +147,13 @@ describe('booth arbitrator between two live Pacemaker sites', () => {
     for (const site of ['s1', 's2'] as const) {
       expect(await lab.granted(site, 'ticketA')).toBe(false);
       expect(await lab.granted(site, 'ticketM')).toBe(false);
-      // Pacemaker runs db (probed, started), but without the ticket it may not promote it
+      // Pacemaker runs PostgreSQL (probed, started as a standby), but without the ticket it may not promote it
       expect(await lab.roles(site)).toEqual({ db: 'Unpromoted', manualSvc: false });
+      expect(await lab.pgRole(site)).toBe('standby');
     }
   });
 
-  it('grants both tickets to site 1 with our vote: only there the CIB holds them and db is Promoted', async () => {
+  it('grants both tickets to site 1 with our vote: only there the CIB holds them and PostgreSQL is the primary', async () => {
     const a = lab.booth('s1', ['grant', 'ticketA']);
     expect(a.out).toMatch(/grant succeeded/);
     const m = lab.booth('s1', ['grant', 'ticketM']);
@@ -121,6 +181,10 @@ describe('booth arbitrator between two live Pacemaker sites', () => {
     await dbBecomes(lab, 's1', 'Promoted', 20_000);
     await until(async () => (await lab.roles('s1')).manualSvc, 20_000, 300);
     expect(await lab.roles('s2')).toEqual({ db: 'Unpromoted', manualSvc: false });
+    // what a client sees: site 1 writable, site 2 a standby streaming from it across the sites
+    expect(await lab.pgRole('s1')).toBe('primary');
+    expect(await lab.pgRole('s2')).toBe('standby');
+    await waitFor('site 2 streaming from site 1', () => lab.streaming('s2'), 30_000, 300);
     // the sites saw no missing ack from us
     expect(lab.procs.get('s1')?.output() ?? '').not.toMatch(/didn't acknowledge/);
   });
@@ -157,12 +221,17 @@ describe('booth arbitrator between two live Pacemaker sites', () => {
     expect(await lab.granted('s2', 'ticketA')).toBe(false);
     expect((await lab.roles('s1')).db).toBe('Promoted');
     expect((await lab.roles('s2')).db).toBe('Unpromoted');
+    expect(await lab.pgRole('s1')).toBe('primary');
   });
 
-  it('site 1 dies: ticketA expires and moves to site 2, which promotes; the manual ticketM stays with the dead site', async () => {
+  it('site 1 dies: ticketA expires and moves to site 2, whose PostgreSQL is promoted with every replicated write; the manual ticketM stays with the dead site', async () => {
     // the arbitrator restarted by the last test can vote again, and site 2 follows site 1
     await lab.procs.get('arb')?.waitFor(/ticketA: start-up quiet period over/, 10_000);
     await leaderBecomes('s2', 'ticketA', S1, 10_000);
+    // acknowledged writes, replayed at site 2 before the site dies (an orderly move)
+    await writeRows(lab, 's1', 't_death', 500);
+    await replicated(lab, 's2', 't_death', 500);
+    const watch = watchSites(lab);
     const leaseEnd = leaseEndAt('s2');
     expect(leaseEnd).toBeGreaterThan(Date.now());
     await lab.killSite('s1');
@@ -172,6 +241,11 @@ describe('booth arbitrator between two live Pacemaker sites', () => {
     await leaderBecomes('arb', 'ticketA', S2, 5_000);
     expect(await lab.granted('s2', 'ticketA')).toBe(true);
     await dbBecomes(lab, 's2', 'Promoted', 20_000);
+    expect(await lab.pgRole('s2')).toBe('primary');
+    expect(await rowCount(lab, 's2', 't_death')).toBe(500);
+    const w = await watch.stop();
+    expect(w.samples).toBeGreaterThan(10);
+    expect(w.bothWritable).toBe(0);
     // a manual ticket is never moved by booth: still the dead site's, not granted at site 2,
     // its service not started there, after expire + acquire-after
     expect(lab.leaderOf('s2', 'ticketM')).toBe(S1);
@@ -180,53 +254,51 @@ describe('booth arbitrator between two live Pacemaker sites', () => {
     expect((await lab.roles('s2')).manualSvc).toBe(false);
   }, 90_000);
 
-  it('the dead site boots again: it learns where ticketA lives, its CIB does not grant it, db stays Unpromoted', async () => {
-    await lab.bootSite('s1');
+  it('the dead site boots again: it learns where ticketA lives, its CIB does not grant it, its PostgreSQL rejoins as a standby of site 2', async () => {
+    await lab.bootSite('s1', 150_000);
     lab.startBoothd('s1');
     await leaderBecomes('s1', 'ticketA', S2, 20_000);
     expect(await lab.granted('s1', 'ticketA')).toBe(false);
     expect((await lab.roles('s1')).db).toBe('Unpromoted');
     expect((await lab.roles('s2')).db).toBe('Promoted');
-  }, 120_000);
+    expect(await lab.pgRole('s1')).toBe('standby');
+    await waitFor('site 1 streaming from site 2', () => lab.streaming('s1'), 30_000, 300);
+    expect(await rowCount(lab, 's1', 't_death')).toBe(500);
+  }, 200_000);
 
-  it('an isolated holder loses ticketA at expiry and demotes (loss-policy demote); site 1 takes over; never Promoted at both', async () => {
-    let both = 0;
-    let samples = 0;
-    let stop = false;
-    const watch = (async () => {
-      while (!stop) {
-        const [r1, r2] = await Promise.all([lab.roles('s1').catch(() => null), lab.roles('s2').catch(() => null)]);
-        if (r1 && r2) {
-          samples++;
-          if (r1.db === 'Promoted' && r2.db === 'Promoted') both++;
-        }
-      }
-    })();
+  it('an isolated holder loses ticketA at expiry and its running primary is demoted (loss-policy demote); site 1 takes over with the replicated writes; never two writable primaries', async () => {
+    await writeRows(lab, 's2', 't_deadman', 300);
+    await replicated(lab, 's1', 't_deadman', 300);
+    const watch = watchSites(lab);
     try {
       lab.link('s2', false);
       const leaseEnd = leaseEndAt('s2');
       // site 2 cannot renew: its boothd revokes the ticket in its CIB when the lease ends (not
-      // before), and the policy engine demotes db there while the site is still running
+      // before), and the policy engine demotes PostgreSQL there while the site is still running
       await until(async () => !(await lab.granted('s2', 'ticketA')), (EXPIRE + 10) * 1000, 300);
       expect(Date.now()).toBeGreaterThanOrEqual(leaseEnd - 1000);
-      await dbBecomes(lab, 's2', 'Unpromoted', 20_000);
-      // site 1 acquires after expire + acquire-after, with our vote, and promotes
+      await dbBecomes(lab, 's2', 'Unpromoted', 30_000);
+      expect(await lab.pgRole('s2')).toBe('standby');
+      // site 1 acquires after expire + acquire-after, with our vote, and promotes its standby
       await leaderBecomes('s1', 'ticketA', S1, (EXPIRE + ACQUIRE_AFTER + 20) * 1000);
       expect(await lab.granted('s1', 'ticketA')).toBe(true);
-      await dbBecomes(lab, 's1', 'Promoted', 20_000);
+      await dbBecomes(lab, 's1', 'Promoted', 30_000);
+      expect(await lab.pgRole('s1')).toBe('primary');
+      expect(await rowCount(lab, 's1', 't_deadman')).toBe(300);
       expect(lab.leaderOf('arb', 'ticketA')).toBe(S1);
       lab.link('s2', true);
       await leaderBecomes('s2', 'ticketA', S1, 20_000);
       expect(await lab.granted('s2', 'ticketA')).toBe(false);
       expect((await lab.roles('s2')).db).toBe('Unpromoted');
+      expect(await lab.pgRole('s2')).toBe('standby');
     } finally {
-      stop = true;
-      await watch;
       lab.link('s2', true);
     }
-    expect(samples).toBeGreaterThan(10);
-    expect(both).toBe(0);
-  }, 120_000);
+    const w = await watch.stop();
+    expect(w.samples).toBeGreaterThan(10);
+    expect(w.bothWritable).toBe(0);
+    expect(w.bothPromoted).toBe(0);
+  }, 150_000);
 
   it('fuzzed UDP datagrams and TCP requests are dropped and counted, state unchanged', async () => {
     const before = lab.list('s1', ARB);
@@ -301,6 +373,7 @@ describe('booth arbitrator between two live Pacemaker sites', () => {
     // the real sites still follow the holder
     await leaderBecomes('s2', 'ticketA', S1, 15_000);
     expect((await lab.roles('s1')).db).toBe('Promoted');
+    expect(await lab.pgRole('s1')).toBe('primary');
   });
 });
 
@@ -328,7 +401,7 @@ describe('booth arbitrator without authfile', () => {
       300,
     );
     await arb.waitFor(/ticketA: start-up quiet period over/, 10_000);
-  }, 150_000);
+  }, 240_000);
 
   afterAll(async () => {
     await plain.destroy();
@@ -342,7 +415,31 @@ describe('booth arbitrator without authfile', () => {
     expect(await plain.granted('s2', 'ticketA')).toBe(true);
     await dbBecomes(plain, 's2', 'Promoted', 20_000);
     expect((await plain.roles('s1')).db).toBe('Unpromoted');
+    expect(await plain.pgRole('s2')).toBe('primary');
+    expect(await plain.pgRole('s1')).toBe('standby');
   });
+
+  it('an orderly move by booth revoke and grant: site 2 demotes, site 1 is promoted with every acknowledged write, site 2 follows it', async () => {
+    await writeRows(plain, 's2', 't_move', 200);
+    await replicated(plain, 's1', 't_move', 200);
+    const watch = watchSites(plain);
+    expect(plain.booth('s2', ['revoke', 'ticketA']).out).toMatch(/revoke succeeded/);
+    // revoked in site 2's CIB: loss-policy demote stops the primary cleanly and restarts it as a standby
+    await until(async () => !(await plain.granted('s2', 'ticketA')), 10_000, 300);
+    await dbBecomes(plain, 's2', 'Unpromoted', 30_000);
+    expect(await plain.pgRole('s2')).toBe('standby');
+    expect(plain.booth('s1', ['grant', 'ticketA']).out).toMatch(/grant succeeded/);
+    await dbBecomes(plain, 's1', 'Promoted', 30_000);
+    expect(await plain.pgRole('s1')).toBe('primary');
+    expect(await rowCount(plain, 's1', 't_move')).toBe(200);
+    // the old primary's shutdown reached site 1 before the promotion: it follows the new timeline
+    await waitFor('site 2 streaming from site 1', () => plain.streaming('s2'), 30_000, 300);
+    const w = await watch.stop();
+    // the move takes a few seconds; a sample (two psql, two crm_mon) about a quarter of one
+    expect(w.samples).toBeGreaterThan(5);
+    expect(w.bothWritable).toBe(0);
+    expect(w.bothPromoted).toBe(0);
+  }, 120_000);
 });
 
 describe('loss-policy fence: a site that loses the ticket is fenced through its BMC', () => {
@@ -365,27 +462,21 @@ describe('loss-policy fence: a site that loses the ticket is fenced through its 
     fl.startBoothd('s2');
     await until(() => /ticket: ticketA/.test(fl.list('s1')) && /ticket: ticketA/.test(fl.list('s2')), 20_000, 300);
     await arb.waitFor(/ticketA: start-up quiet period over/, 10_000);
-  }, 150_000);
+  }, 240_000);
 
   afterAll(async () => {
     await fl.destroy();
   }, 60_000);
 
-  it('the isolated holder is powered off by its own fence device; the other site takes the ticket and promotes', async () => {
+  it('the isolated holder is powered off by its own fence device; the other site takes the ticket and promotes its standby', async () => {
     expect(fl.booth('s1', ['grant', 'ticketA']).out).toMatch(/grant succeeded/);
     await dbBecomes(fl, 's1', 'Promoted', 20_000);
+    await writeRows(fl, 's1', 't_fence', 100);
+    await replicated(fl, 's2', 't_fence', 100);
     const fence = (await fl.crmMon('s1')).resources.find((r) => r.id === 'fence-site');
     expect(fence?.role).toBe('Started');
     await until(() => fl.leaderOf('s2', 'ticketA') === fl.addr.s1, 10_000, 300);
-    let both = 0;
-    let stop = false;
-    const watch = (async () => {
-      while (!stop) {
-        const [r1, r2] = await Promise.all([fl.roles('s1').catch(() => null), fl.roles('s2').catch(() => null)]);
-        if (r1?.db === 'Promoted' && r2?.db === 'Promoted') both++;
-        if (!r1) await new Promise((r) => setTimeout(r, 300));
-      }
-    })();
+    const watch = watchSites(fl);
     try {
       // the site's booth LAN port goes down; its management link to the BMC stays
       fl.link('s1', false);
@@ -410,13 +501,15 @@ describe('loss-policy fence: a site that loses the ticket is fenced through its 
       await until(() => fl.leaderOf('s2', 'ticketA') === fl.addr.s2, (EXPIRE + ACQUIRE_AFTER + 20) * 1000, 300);
       expect(await fl.granted('s2', 'ticketA')).toBe(true);
       await dbBecomes(fl, 's2', 'Promoted', 20_000);
+      expect(await fl.pgRole('s2')).toBe('primary');
+      expect(await rowCount(fl, 's2', 't_fence')).toBe(100);
       // nothing else powered site 2 off
       expect(fl.chassisLog('s2')).not.toContain('set power 0');
     } finally {
-      stop = true;
-      await watch;
       fl.link('s1', true);
     }
-    expect(both).toBe(0);
-  }, 120_000);
+    const w = await watch.stop();
+    expect(w.bothWritable).toBe(0);
+    expect(w.bothPromoted).toBe(0);
+  }, 150_000);
 });

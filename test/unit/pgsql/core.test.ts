@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { tablesDocs } from '../../../src/decisions/registry.js';
 import { checkTable, type DecisionTable, decideBy, tableMarkdown } from '../../../src/decisions/table.js';
 import {
+  BEST_STANDBY_SCORE,
   BOOTSTRAP_PRIMARY_SCORE,
   BOOTSTRAP_STANDBY_SCORE,
   BOOTSTRAP_TABLE,
@@ -10,7 +11,9 @@ import {
   classifyInstance,
   classifyTransition,
   computeScores,
+  DISCONNECTED_SCORE,
   decideBootstrap,
+  decideLoneStandby,
   decideRejoin,
   decodePosition,
   electCandidate,
@@ -19,6 +22,7 @@ import {
   firstSegmentStart,
   formatLsn,
   type InstanceSnapshot,
+  LONE_STANDBY_TABLE,
   newestTimeline,
   OCF,
   parseControldata,
@@ -65,6 +69,7 @@ describe('every decision table: well formed (checkTable), documented in docs/tab
   it('SWITCHOVER_TABLE', () => wellFormed(SWITCHOVER_TABLE));
   it('REJOIN_TABLE', () => wellFormed(REJOIN_TABLE));
   it('BOOTSTRAP_TABLE', () => wellFormed(BOOTSTRAP_TABLE));
+  it('LONE_STANDBY_TABLE', () => wellFormed(LONE_STANDBY_TABLE));
 });
 
 /** Every row id of a table is reached by some case (walked by id, not by position). */
@@ -250,6 +255,32 @@ describe('bootstrap scores (bring-up from cleanly stopped instances)', () => {
       { localNode: 'a', controlState: 'shut down in recovery', scores: [], allKnownNodesPresent: false },
     ];
     expect(new Set(inputs.map((i) => decideBy(BOOTSTRAP_TABLE, i).row))).toEqual(rowIds(BOOTSTRAP_TABLE));
+  });
+});
+
+describe('a standby alone in its cluster (a booth site) scores itself', () => {
+  const L1 = (knownNodes: string[] | null, streaming: boolean, diverged = false) =>
+    decideLoneStandby({ localNode: 'site-b', knownNodes, streaming, diverged });
+  const cases: Array<[string, ReturnType<typeof L1>['score'], ReturnType<typeof L1>]> = [
+    ['streaming from the other site: the best standby score', BEST_STANDBY_SCORE, L1(['site-b'], true)],
+    ['not streaming (the other site died): the score it had stays', 'keep', L1(['site-b'], false)],
+    ['diverged: never a candidate', DISCONNECTED_SCORE, L1(['site-b'], true, true)],
+    ['a two-node rack: the primary ranks the standbys, nothing changes', 'keep', L1(['site-b', 'peer'], true)],
+    ['crm_node could not be asked: nothing changes', 'keep', L1(null, true)],
+    ['a cluster that knows only some other node: nothing changes', 'keep', L1(['peer'], true)],
+  ];
+  it.each(cases)('%s', (_c, score, d) => {
+    expect(d.score).toBe(score);
+    expect(d.reason.length).toBeGreaterThan(10);
+  });
+  it('every row reached', () => {
+    const inputs = [
+      { localNode: 'b', knownNodes: ['a', 'b'], streaming: true, diverged: false },
+      { localNode: 'b', knownNodes: ['b'], streaming: true, diverged: true },
+      { localNode: 'b', knownNodes: ['b'], streaming: true, diverged: false },
+      { localNode: 'b', knownNodes: ['b'], streaming: false, diverged: false },
+    ];
+    expect(new Set(inputs.map((i) => decideBy(LONE_STANDBY_TABLE, i).row))).toEqual(rowIds(LONE_STANDBY_TABLE));
   });
 });
 
