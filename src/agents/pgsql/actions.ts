@@ -252,9 +252,13 @@ async function bootstrapScore(ctx: AgentContext, state: ClusterState | null): Pr
 
 /**
  * A running standby that is the only node of its cluster (a booth site) scores itself
- * (decideLoneStandby); in any other cluster this costs one crm_node -l and changes nothing.
+ * (decideLoneStandby); a clone of more than one instance skips it, and elsewhere it costs one
+ * crm_node -l and changes nothing.
  */
 async function loneStandbyScore(ctx: AgentContext): Promise<void> {
+  // a clone that may run more than one instance is not alone in its cluster: the two-node rack's
+  // standby monitor spawns no crm_node for this
+  if (Number(ctx.env.OCF_RESKEY_CRM_meta_clone_max ?? 'NaN') > 1) return;
   const known = await knownNodes(ctx);
   if (!aloneInCluster(ctx.node, known)) return;
   const [q, diverged, current] = await Promise.all([
@@ -458,26 +462,12 @@ async function rejoinDecision(ctx: AgentContext, control: ControlData): Promise<
       ? control.redoLsn
       : maxLsn(firstSegmentStart(names, tl), control.timeline < tl ? null : control.redoLsn);
   if (primary && startLsn !== null) {
-    const r = await ctx.pg.waldump([
-      '--path',
-      join(ctx.p.datadir, 'pg_wal'),
-      '--timeline',
-      String(tl),
-      '--start',
-      formatLsn(startLsn),
-      '--quiet',
-    ]);
+    const args = ['--path', join(ctx.p.datadir, 'pg_wal'), '--timeline', String(tl), '--start', formatLsn(startLsn)];
+    const r = await ctx.pg.waldump([...args, '--quiet']);
     // --quiet prints no records; fall back to a full read when it did not say where the WAL ends
     let d = parseWaldump(r.stdout, r.stderr);
     if (d.invalidAt === null) {
-      const full = await ctx.pg.waldump([
-        '--path',
-        join(ctx.p.datadir, 'pg_wal'),
-        '--timeline',
-        String(tl),
-        '--start',
-        formatLsn(startLsn),
-      ]);
+      const full = await ctx.pg.waldump(args);
       d = parseWaldump(full.stdout, full.stderr);
     }
     end = walEnd(d);
