@@ -95,39 +95,29 @@ const GAUGES: MetricRow[] = [
   },
 ];
 
+/** A counter per peer, read from one field of the peer's snapshot. */
+const perPeer = (name: string, help: string, field: 'received' | 'sent' | 'dropped' | 'authFailures'): MetricRow => ({
+  name,
+  help,
+  labelNames: ['peer'],
+  fill: (s, inc) => {
+    for (const p of s.peers) inc({ peer: p.address }, p[field]);
+  },
+});
+
 const COUNTERS: MetricRow[] = [
-  {
-    name: 'rackwitness_arbitrator_packets_received_total',
-    help: 'UDP packets received per peer.',
-    labelNames: ['peer'],
-    fill: (s, inc) => {
-      for (const p of s.peers) inc({ peer: p.address }, p.received);
-    },
-  },
-  {
-    name: 'rackwitness_arbitrator_packets_sent_total',
-    help: 'UDP packets sent per peer.',
-    labelNames: ['peer'],
-    fill: (s, inc) => {
-      for (const p of s.peers) inc({ peer: p.address }, p.sent);
-    },
-  },
-  {
-    name: 'rackwitness_arbitrator_packets_dropped_total',
-    help: 'UDP packets dropped per peer (malformed, unauthenticated, invalid).',
-    labelNames: ['peer'],
-    fill: (s, inc) => {
-      for (const p of s.peers) inc({ peer: p.address }, p.dropped);
-    },
-  },
-  {
-    name: 'rackwitness_arbitrator_auth_failures_total',
-    help: 'Packets failing HMAC or timestamp checks per peer.',
-    labelNames: ['peer'],
-    fill: (s, inc) => {
-      for (const p of s.peers) inc({ peer: p.address }, p.authFailures);
-    },
-  },
+  perPeer('rackwitness_arbitrator_packets_received_total', 'UDP packets received per peer.', 'received'),
+  perPeer('rackwitness_arbitrator_packets_sent_total', 'UDP packets sent per peer.', 'sent'),
+  perPeer(
+    'rackwitness_arbitrator_packets_dropped_total',
+    'UDP packets dropped per peer (malformed, unauthenticated, invalid).',
+    'dropped',
+  ),
+  perPeer(
+    'rackwitness_arbitrator_auth_failures_total',
+    'Packets failing HMAC or timestamp checks per peer.',
+    'authFailures',
+  ),
   {
     name: 'rackwitness_arbitrator_drops_total',
     help: 'Dropped datagrams and client requests by reason.',
